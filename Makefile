@@ -1,0 +1,110 @@
+# libusdt — GNU Make build.
+#   make                 libusdt.so (with soname) + libusdt.a + tools
+#   make check           build and run the whole test suite (tests/run)
+#   make install PREFIX=/usr/local
+#   make bench           benchmark programs (see bench/)
+# Variables: CC, CFLAGS, EXTRA_CFLAGS, LDFLAGS, SAN (asan|tsan), BUILD.
+
+VERSION_MAJOR := 1
+VERSION := 1.0.0
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+BUILD ?= build
+ARCH ?= $(shell uname -m)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(SAN),asan)
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),tsan)
+  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Iinclude -Isrc
+LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DUSDT_BUILDING
+LIBS := -ldl -lpthread
+
+LIB_SRCS := $(wildcard src/*.c src/linux/*.c src/dof/*.c) src/arch/$(ARCH).c
+LIB_ASRCS := $(wildcard src/arch/$(ARCH)_*.S)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(LIB_ASRCS))
+HDRS := $(wildcard include/*.h src/*.h src/*/*.h)
+
+SONAME := libusdt.so.$(VERSION_MAJOR)
+SHLIB := $(BUILD)/libusdt.so.$(VERSION)
+STLIB := $(BUILD)/libusdt.a
+
+TEST_SRCS := $(wildcard tests/*/t_*.c)
+TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+PROG_SRCS := $(wildcard tests/progs/*.c examples/*.c)
+PROG_BINS := $(patsubst %.c,$(BUILD)/%,$(PROG_SRCS))
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
+
+.PHONY: all lib check test install uninstall bench clean tests demo
+all: lib $(TOOL_BINS)
+lib: $(SHLIB) $(BUILD)/libusdt.so $(STLIB) $(BUILD)/libusdt.pc
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,noexecstack $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/libusdt.so: $(SHLIB)
+	ln -sf libusdt.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libusdt.so.$(VERSION) $@
+$(STLIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/libusdt.pc: libusdt.pc.in
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Tests, test programs, tools and benchmarks link the static library and may
+# include internal headers (src/) to unit-test internal pieces.
+$(BUILD)/tests/%: tests/%.c $(STLIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS)
+$(BUILD)/examples/%: examples/%.c $(STLIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS)
+$(BUILD)/bin/%: tools/%.c $(STLIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS)
+$(BUILD)/bench/%: bench/%.c $(STLIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS) -lm
+
+tests: lib $(TEST_BINS) $(PROG_BINS) $(TOOL_BINS)
+check test: tests
+	BUILD=$(BUILD) tests/run
+
+demo: lib $(PROG_BINS)
+	examples/demo.sh
+
+bench: lib $(BENCH_BINS) $(PROG_BINS)
+	BUILD=$(BUILD) bench/run.sh
+
+install: lib
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/usdt.h $(DESTDIR)$(INCDIR)/usdt.h
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libusdt.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/libusdt.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+
+clean:
+	rm -rf $(BUILD)
