@@ -108,3 +108,22 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets: fuzz/fuzz_<name>.c, built with clang against the library
+# sources themselves (instrumented). Seed corpora live in fuzz/corpus/<name>/.
+#   make fuzz              build every target
+#   make fuzz-smoke        run each target for FUZZ_SECONDS (default 20)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+.PHONY: fuzz fuzz-smoke
+fuzz: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_ASRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -DUSDT_BUILDING -o $@ $< $(LIB_SRCS) $(LIB_ASRCS) $(LIBS)
+fuzz-smoke: fuzz
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/work-$$n; \
+	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/work-$$n fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
