@@ -5,6 +5,7 @@
 #   make bench           benchmark programs (see bench/)
 # Variables: CC, CFLAGS, EXTRA_CFLAGS, LDFLAGS, SAN (asan|tsan), BUILD.
 
+SHELL := /bin/bash
 VERSION_MAJOR := 1
 VERSION := 1.0.0
 PREFIX ?= /usr/local
