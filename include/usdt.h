@@ -1,0 +1,315 @@
+/*
+ * usdt.h — libusdt: define USDT probes at run time and fire them.
+ *
+ * libusdt lets a running program (typically a language runtime or a binding
+ * for one) declare providers and probes while it runs and fire them, so that
+ * system tracers see them exactly as if they had been compiled in with
+ * <sys/sdt.h> or a DTrace .d file:
+ *
+ *   - on Linux, each enabled provider becomes one small ELF shared object
+ *     built in memory and loaded with dlopen() from a sealed memfd; its
+ *     `.note.stapsdt` notes, `.probes` semaphores and 5-byte nop probe sites
+ *     are what bpftrace, bcc, perf, GDB and SystemTap look for;
+ *   - where a DTrace helper device exists (illumos, FreeBSD, macOS, Oracle
+ *     Linux dtrace-utils), the same provider is also described by a DOF
+ *     document handed to the helper device.
+ *
+ * This header is source-compatible with chrisa/libusdt: the public structure
+ * fields and every function of that library keep their names, types, order
+ * of parameters and meaning, so existing bindings (node-dtrace-provider,
+ * lua-usdt, Devel::DTrace::Provider, ruby-usdt) compile unchanged.
+ *
+ * Typical use:
+ *
+ *     const char *types[] = { "int", "char *" };
+ *     usdt_provider_t *prov = usdt_create_provider("myapp", "core");
+ *     usdt_probedef_t *pd = usdt_create_probe("handler", "request", 2, types);
+ *     usdt_provider_add_probe(prov, pd);
+ *     if (usdt_provider_enable(prov) != 0)
+ *             fprintf(stderr, "%s\n", usdt_errstr(prov));
+ *     ...
+ *     if (usdt_is_enabled(pd->probe)) {             // cheap: no tracer, no work
+ *             void *argv[] = { (void *)(intptr_t)status, (void *)path };
+ *             usdt_fire_probe(pd->probe, 2, argv);
+ *     }
+ *     ...
+ *     usdt_probe_release(pd);        // drop the creator's reference
+ *     usdt_provider_free(prov);      // disables first if needed
+ *
+ * and, from a shell:  bpftrace -p PID -e 'usdt:*:myapp:request
+ *                          { printf("%d %s\n", arg0, str(arg1)); }'
+ *
+ * ---------------------------------------------------------------------------
+ * Names (checked when a provider or probe is created; refused otherwise):
+ *   provider  1..USDT_PROVIDER_NAME_MAX chars of [A-Za-z0-9_], first char not a
+ *             digit, last char not a digit (DTrace appends the pid), not "pid"
+ *             and not ending in "pid"-style reserved names used by DTrace's
+ *             own providers ("pid", "fbt", "syscall", ...: see
+ *             usdt_errstr for the exact message).
+ *   probe     1..USDT_PROBE_NAME_MAX chars of [A-Za-z0-9_], first char not a
+ *             digit. ("__" is kept as is; tracers show it verbatim.)
+ *   function  0..USDT_FUNCTION_NAME_MAX chars of [A-Za-z0-9_.$]; may be empty.
+ *             Only DTrace shows it; Linux tracers ignore it. NULL = "".
+ *   module    0..USDT_MODULE_NAME_MAX chars of [A-Za-z0-9_.-]; NULL = "".
+ * Characters that tracers cannot parse (space, ':', quotes, control
+ * characters, non-ASCII) are never accepted: they would corrupt note or DOF
+ * strings or make the probe unnameable in a tracer's probe syntax.
+ *
+ * Argument types (the strings in `types[]`, spaces around '*' are optional):
+ *   "int" "unsigned int" "unsigned" "short" "unsigned short" "char"
+ *   "signed char" "unsigned char" "long" "unsigned long" "long long"
+ *   "unsigned long long" "int8_t" "uint8_t" "int16_t" "uint16_t" "int32_t"
+ *   "uint32_t" "int64_t" "uint64_t" "intptr_t" "uintptr_t" "size_t"
+ *   "ssize_t" "off_t" "pid_t" "uid_t" "gid_t" "bool" "_Bool"
+ *   "char *" "const char *" (strings: read with str()/copyinstr())
+ *   "void *" "const void *" (opaque pointers)
+ * Each argument is passed to usdt_fire_probe() as one machine word (an
+ * integer cast to void *, or a pointer); the tracer reads the declared width
+ * and signedness (an "int8_t" argument of (void *)-1 reads as -1).
+ * An unknown type string is an error (USDT_ERROR_BADTYPE), never a silent
+ * default.
+ *
+ * ---------------------------------------------------------------------------
+ * Errors. Functions that can fail return -1 (or NULL) and record an error:
+ *   - on the provider involved: usdt_errstr(provider) returns the message of
+ *     the last error on that provider (or "no error"); provider->error holds
+ *     the same string (owned by the provider, replaced on the next error);
+ *   - per thread: usdt_last_error() and usdt_last_errstr() return the code
+ *     and message of the calling thread's last failed libusdt call, for
+ *     calls that have no provider (usdt_create_provider, usdt_create_probe).
+ * No error path leaks memory, file descriptors, mappings or files.
+ *
+ * ---------------------------------------------------------------------------
+ * Threads. libusdt keeps no hidden global state that would need a lock
+ * around calls, except a process-wide registry of enabled provider names,
+ * which it locks itself.
+ *   - usdt_fire_probe() and usdt_is_enabled() may be called from any number of
+ *     threads at once, concurrently with usdt_provider_enable(), _disable(),
+ *     _add_probe(), _remove_probe() and _free() on the provider that owns the
+ *     probe, from another thread. A usdt_probe_t pointer read from
+ *     probedef->probe while the provider was enabled stays valid for these
+ *     two calls until the probe definition itself is freed (its last
+ *     reference dropped): while the provider is disabled they do nothing and
+ *     return 0. Code of a disabled provider is unmapped only after every
+ *     thread that could be executing it has left it.
+ *   - The other functions that modify one provider (create/add/remove/
+ *     enable/disable/free) must not run concurrently on the same provider;
+ *     different providers may be managed from different threads at once.
+ *   - fork(): the child inherits every enabled provider, working (tracers
+ *     attached to the child's pid see its fires) and can disable or free its
+ *     copies without affecting the parent.
+ *
+ * Everything declared here is part of the stable ABI of libusdt.so.1.
+ */
+#ifndef USDT_H
+#define USDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(USDT_BUILDING) && defined(__GNUC__)
+#define USDT_API __attribute__((visibility("default")))
+#else
+#define USDT_API
+#endif
+
+/* Most arguments a probe can declare (libusdt's value). Tracers built on
+ * libbpf read at most 12, bpftrace before 0.24 at most 6; all 32 are
+ * described correctly in the probe's note and DOF. */
+#define USDT_ARG_MAX 32
+
+/* Name limits, in bytes, not counting the terminating NUL. The provider
+ * limit leaves room for DTrace's decimal pid suffix (DTRACE_PROVNAMELEN 64). */
+#define USDT_PROVIDER_NAME_MAX 53
+#define USDT_PROBE_NAME_MAX 63
+#define USDT_FUNCTION_NAME_MAX 127
+#define USDT_MODULE_NAME_MAX 63
+
+/* Error codes. The first eight are libusdt's, with their original values. */
+typedef enum usdt_error {
+	USDT_ERROR_MALLOC = 0,       /* out of memory */
+	USDT_ERROR_VALLOC,           /* could not allocate/map probe code */
+	USDT_ERROR_NOPROBES,         /* enable of a provider with no probes */
+	USDT_ERROR_LOADDOF,          /* the loader or helper device refused */
+	USDT_ERROR_ALREADYENABLED,   /* enable of an enabled provider (not fatal) */
+	USDT_ERROR_UNLOADDOF,        /* unloading failed */
+	USDT_ERROR_DUP_PROBE,        /* (function, name) already in the provider */
+	USDT_ERROR_REMOVE_PROBE,     /* probe is not part of this provider */
+	/* libusdt 1.x additions */
+	USDT_ERROR_NONE,             /* no error has happened */
+	USDT_ERROR_NULL,             /* a required pointer argument is NULL */
+	USDT_ERROR_BADNAME,          /* illegal or overlong name */
+	USDT_ERROR_BADTYPE,          /* unknown argument type string */
+	USDT_ERROR_ARGC,             /* argc negative or above USDT_ARG_MAX */
+	USDT_ERROR_DUP_PROVIDER,     /* a provider of that name is enabled already */
+	USDT_ERROR_INVALID,          /* freed or corrupt object passed in */
+	USDT_ERROR_LOAD,             /* building or loading the probe object failed */
+	USDT_ERROR_UNSUPPORTED,      /* no backend for this platform */
+	USDT_ERROR_MAX_
+} usdt_error_t;
+
+/*
+ * A live probe: what usdt_fire_probe() and usdt_is_enabled() take. Found in
+ * probedef->probe while the provider is enabled. Its contents are private
+ * (libusdt 0.x exposed two code addresses here; nothing may call them).
+ * The object lives as long as its probe definition, across any number of
+ * disable/enable cycles.
+ */
+typedef struct usdt_probe {
+	void *_live;                     /* current binding, or NULL (atomic) */
+	uint32_t _magic;
+	uint32_t _index;
+	void *_reserved[2];
+} usdt_probe_t;
+
+/*
+ * A probe definition: a probe's name, function and argument types.
+ * Created by usdt_create_probe() with one reference (the caller's);
+ * usdt_provider_add_probe() takes another; usdt_probe_release() and
+ * usdt_provider_remove_probe() drop one each; usdt_provider_free() drops the
+ * provider's. It is freed when the last reference goes.
+ */
+typedef struct usdt_probedef {
+	const char *name;
+	const char *function;
+	size_t argc;
+	char *types[USDT_ARG_MAX];       /* copies of the type strings */
+	struct usdt_probe *probe;        /* non-NULL while the provider is enabled */
+	struct usdt_probedef *next;      /* next probe of the provider */
+	int refcnt;
+	/* private */
+	uint32_t _magic;
+	uint8_t _argsize[USDT_ARG_MAX];  /* signed size per arg: -8..8 */
+	uint8_t _argflags[USDT_ARG_MAX];
+	struct usdt_probe *_probe;       /* the probe object, always allocated */
+	struct usdt_provider *_owner;    /* provider holding it, or NULL */
+} usdt_probedef_t;
+
+/* A provider: a named set of probe definitions, enabled as one unit. */
+typedef struct usdt_provider {
+	const char *name;
+	const char *module;
+	usdt_probedef_t *probedefs;      /* list, in order of addition */
+	char *error;                     /* last error message, or NULL */
+	int enabled;                     /* 1 while enabled */
+	void *file;                      /* libusdt: backend state (private) */
+	/* private */
+	uint32_t _magic;
+	usdt_error_t _errcode;
+	size_t _nprobes;
+} usdt_provider_t;
+
+/*
+ * Create a provider. `name` must follow the provider name rules above;
+ * `module` may be NULL. Returns NULL on error (code and message through
+ * usdt_last_error()/usdt_last_errstr()). The provider starts disabled.
+ */
+USDT_API usdt_provider_t *usdt_create_provider(const char *name, const char *module);
+
+/*
+ * Create a probe definition. Note the order: function, then name.
+ * `argc` is 0..USDT_ARG_MAX; `types` has argc type strings (may be NULL
+ * when argc is 0). Strings are copied. Returns NULL on error (NULL or illegal
+ * name, bad argc, unknown type; see usdt_last_errstr()).
+ * The returned definition holds one reference, owned by the caller.
+ */
+USDT_API usdt_probedef_t *usdt_create_probe(const char *func, const char *name,
+                                            size_t argc, const char **types);
+
+/*
+ * Add a probe definition to a provider (takes a reference). A definition
+ * whose (function, name) pair is already in the provider is refused with
+ * USDT_ERROR_DUP_PROBE; so is a definition that belongs to another provider.
+ * If the provider is enabled, the probe is live at once: the provider's
+ * object is rebuilt and swapped (tracers already attached to other probes
+ * of this provider must re-attach). Returns 0 or -1.
+ */
+USDT_API int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef);
+
+/*
+ * Remove a probe definition from a provider (drops the provider's
+ * reference; the definition is freed if that was the last one). If the
+ * provider is enabled, it is rebuilt without the probe (or disabled when
+ * no probe is left). USDT_ERROR_REMOVE_PROBE if it is not in the provider.
+ */
+USDT_API int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probedef);
+
+/*
+ * Enable: build the provider's probe object(s), load them, make the probes
+ * visible to tracers and set every probedef->probe. Fails with
+ * USDT_ERROR_NOPROBES if there is no probe, USDT_ERROR_DUP_PROVIDER if
+ * another enabled provider in this process has the same name, and
+ * USDT_ERROR_LOAD with the system's reason if no loading strategy works.
+ * Enabling an enabled provider records USDT_ERROR_ALREADYENABLED and
+ * returns 0 (libusdt behaviour). Disable + enable works any number of times.
+ */
+USDT_API int usdt_provider_enable(usdt_provider_t *provider);
+
+/*
+ * Disable: set every probedef->probe to NULL, remove the probes from
+ * tracers' view and unload the object once no thread can be inside it.
+ * Disabling a disabled provider returns 0. Returns 0 or -1.
+ */
+USDT_API int usdt_provider_disable(usdt_provider_t *provider);
+
+/*
+ * Free a provider: disable it if enabled, drop its reference on every probe
+ * definition, free it. NULL is ignored. The pointer is invalid afterwards.
+ */
+USDT_API void usdt_provider_free(usdt_provider_t *provider);
+
+/*
+ * Drop one reference to a probe definition; the last one frees it (and its
+ * usdt_probe_t). NULL is ignored. A definition still added to a provider
+ * keeps the provider's reference and stays alive.
+ */
+USDT_API void usdt_probe_release(usdt_probedef_t *probedef);
+
+/*
+ * Is any tracer attached to this probe? True while a tracer that maintains
+ * the probe's semaphore (bpftrace, bcc, perf, GDB) is attached, and while a
+ * tracer that does not (a raw uprobe, `perf probe -x` without a reference
+ * counter, a GDB breakpoint) has a breakpoint on the probe site. Returns 0
+ * for NULL or for a probe of a disabled provider. A few nanoseconds; no
+ * system call, no lock.
+ */
+USDT_API int usdt_is_enabled(usdt_probe_t *probe);
+
+/*
+ * Fire a probe with argc machine-word arguments (argc should equal the
+ * probe's declared count; extra words are ignored, missing ones read as 0).
+ * Does nothing for NULL, for a probe of a disabled provider, or when no
+ * tracer is attached (the check is the same as usdt_is_enabled()).
+ */
+USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
+
+/* libusdt: record an error on a provider (formats the code's message). */
+USDT_API void usdt_error(usdt_provider_t *provider, usdt_error_t error, ...);
+
+/*
+ * The message of the provider's last error, or "no error". Never NULL
+ * (also for a NULL provider, where it returns the calling thread's last
+ * message). Owned by the provider: valid until its next error or its free.
+ */
+USDT_API char *usdt_errstr(usdt_provider_t *provider);
+
+/* Calling thread's last error code (USDT_ERROR_NONE if none yet) and message
+ * (never NULL; thread-local storage, valid until the thread's next error). */
+USDT_API usdt_error_t usdt_last_error(void);
+USDT_API const char *usdt_last_errstr(void);
+
+/* A static description of an error code ("unknown argument type", ...). */
+USDT_API const char *usdt_strerror(usdt_error_t error);
+
+/* Library version, e.g. "1.0.0". */
+USDT_API const char *usdt_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* USDT_H */

@@ -1,0 +1,63 @@
+/*
+ * x86_64.c — x86_64 site bytes and argument specs (SysV ABI).
+ *
+ * usdt_arch_call() (x86_64_call.S) puts argument i in %rdi, %rsi, %rdx,
+ * %rcx, %r8, %r9 for i < 6 and in the caller's stack slots above the return
+ * address for i >= 6, exactly like a C call. At the site (the callee's first
+ * instruction) argument 7 is therefore at 8(%rsp), argument 8 at 16(%rsp),
+ * and so on. The note says so with operands every reader parses: a sized
+ * register name ("-4@%edi", "8@%rsi", "1@%r8b") and decimal displacements
+ * ("-4@16(%rsp)"); no hex displacements (gdb and perf stop parsing) and no
+ * immediates (perf drops them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arch/arch.h"
+
+const uint8_t usdt_arch_site_code[USDT_ARCH_SITE_STRIDE] = {
+	0x0f, 0x1f, 0x44, 0x00, 0x00,   /* nopl 0x0(%rax,%rax,1) — the probe site */
+	0xc3,                           /* ret */
+	0xcc, 0xcc                      /* padding, never executed */
+};
+
+static const char *const regs[6][4] = {
+	/* 1 byte, 2 bytes, 4 bytes, 8 bytes */
+	{ "%dil", "%di", "%edi", "%rdi" },
+	{ "%sil", "%si", "%esi", "%rsi" },
+	{ "%dl", "%dx", "%edx", "%rdx" },
+	{ "%cl", "%cx", "%ecx", "%rcx" },
+	{ "%r8b", "%r8w", "%r8d", "%r8" },
+	{ "%r9b", "%r9w", "%r9d", "%r9" },
+};
+
+static int width_index(int bytes)
+{
+	switch (bytes) {
+	case 1: return 0;
+	case 2: return 1;
+	case 4: return 2;
+	default: return 3;
+	}
+}
+
+int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
+{
+	size_t n = 0;
+	if (buflen == 0)
+		return -1;
+	buf[0] = '\0';
+	for (size_t i = 0; i < argc; i++) {
+		int s = size[i];
+		int bytes = abs(s);
+		int w;
+		if (i < 6)
+			w = snprintf(buf + n, buflen - n, "%s%d@%s", i ? " " : "", s, regs[i][width_index(bytes)]);
+		else
+			w = snprintf(buf + n, buflen - n, "%s%d@%zu(%%rsp)", i ? " " : "", s, 8 * (i - 5));
+		if (w < 0 || (size_t)w >= buflen - n)
+			return -1;
+		n += (size_t)w;
+	}
+	return (int)n;
+}

@@ -1,0 +1,34 @@
+/*
+ * backend.h — the interface between the provider model (usdt.c) and the
+ * mechanisms that publish probes to tracers.
+ *
+ * Enabling a provider creates a "generation": an immutable snapshot of its
+ * probe list, published by every backend available on this platform:
+ *   - the site backend (Linux: linux/backend_elf.c) builds and loads the
+ *     code that holds the probe sites and semaphores, and fills in one
+ *     binding per probe: that is what usdt_fire_probe() calls;
+ *   - further backends (the DTrace DOF backend) describe the same sites to
+ *     other tracing systems, using the addresses the site backend produced.
+ * A generation is destroyed (after a grace period, see reader.h) on
+ * disable, or when the probe list of an enabled provider changes.
+ */
+#ifndef USDT_BACKEND_H
+#define USDT_BACKEND_H
+
+#include "usdt_internal.h"
+
+struct usdt_generation {
+	size_t nprobes;
+	usdt_probedef_t **defs;           /* the probe list at enable time */
+	struct usdt_binding *bindings;    /* one per probe, same order */
+	void *sites;                      /* site backend state */
+	void *extra;                      /* DOF backend state, or NULL */
+};
+
+/* Site backend: build and load the probe sites of `gen` for `provider`
+ * and fill gen->bindings. 0, or -1 with a message in err. */
+int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *gen, char *err);
+/* Unload them. 0, or -1 with a message in err (resources are freed anyway). */
+int usdt_sites_retire(struct usdt_generation *gen, char *err);
+
+#endif

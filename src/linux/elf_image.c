@@ -1,0 +1,334 @@
+/*
+ * elf_image.c — the runtime ELF object: one per enabled provider.
+ *
+ * Linux tracers find USDT probes by reading ELF files, not process memory:
+ * bcc/bpftrace walk /proc/PID/maps, open each executable mapping's file and
+ * parse its section headers; libbpf, perf, GDB and SystemTap do the same
+ * from a path. So a runtime provider must be a real ELF object, mapped from
+ * a file (a memfd here), with:
+ *
+ *   - section headers (no tool scans PT_NOTE alone), and in header order
+ *     .text < .probes < .note.stapsdt: bcc walks the table with one cursor,
+ *     first to the first executable section, then on to ".probes", then on
+ *     to ".note.stapsdt"; any other order hides the probes or semaphores;
+ *   - a section named exactly ".text" covering the probe sites (bcc converts
+ *     semaphore addresses with .text's address/offset delta);
+ *   - ".stapsdt.base" whose address equals the base field of every note
+ *     (gdb shows no probe without it; gdb, perf, libbpf and SystemTap adjust
+ *     pc by sh_addr(.stapsdt.base) - note.base, bcc ignores it, so we make
+ *     the delta zero and everybody agrees);
+ *   - the semaphores (2-byte, 2-aligned counters) in a section named
+ *     ".probes" inside the file-backed part of a private writable PT_LOAD:
+ *     the kernel's uprobe reference counter (used by bpftrace and perf)
+ *     only works on a file-backed page of the same inode, and bcc and perf
+ *     locate semaphores through .probes' address/offset delta;
+ *   - a unique NT_GNU_BUILD_ID note (perf probe refuses objects without one
+ *     and caches by it);
+ *   - .dynamic/.dynsym/.dynstr/.hash so that dlopen() accepts it and GDB
+ *     can name the site functions; dlopen puts the object in the loader's
+ *     link map, which is where GDB finds it.
+ * Every segment has p_vaddr == p_offset, so every tool's address to file
+ * offset conversion (through .text, .probes, .stapsdt.base or a PT_LOAD)
+ * gives the same answer.
+ *
+ * Two PT_LOADs keep a provider at two mappings and W^X: R+X (headers,
+ * dynamic symbols, build-id, probe sites, .stapsdt.base) and R+W (.dynamic,
+ * .probes). .note.stapsdt, .shstrtab and the section headers follow outside
+ * any segment (tools read them from the file). Layout:
+ *
+ *   0           ELF header, program headers
+ *               .note.gnu.build-id, .hash, .dynsym, .dynstr
+ *   align 64    .text: one site per probe, USDT_ARCH_SITE_STRIDE bytes each
+ *               .stapsdt.base (1 byte)
+ *   page        .dynamic, .probes (2 bytes per probe)
+ *               .note.stapsdt, .shstrtab, section header table
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "linux/elf_image.h"
+#include "usdt_internal.h"
+
+#define NOTE_STAPSDT_TYPE 3
+#define NOTE_STAPSDT_OWNER "stapsdt"
+#define TEXT_ALIGN 64
+#define SYM_PREFIX "usdt_"
+
+enum {
+	SH_NULL, SH_BUILDID, SH_HASH, SH_DYNSYM, SH_DYNSTR, SH_TEXT, SH_BASE,
+	SH_DYNAMIC, SH_PROBES, SH_NOTE, SH_SHSTRTAB, SH_COUNT
+};
+enum { PH_LOAD_RX, PH_LOAD_RW, PH_DYNAMIC, PH_NOTE, PH_STACK, PH_COUNT };
+#define NDYN 6
+
+static const char shstrtab[] =
+	"\0.note.gnu.build-id\0.hash\0.dynsym\0.dynstr\0.text\0.stapsdt.base\0"
+	".dynamic\0.probes\0.note.stapsdt\0.shstrtab";
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static uint32_t shstr_index(const char *name)
+{
+	for (size_t i = 1; i < sizeof shstrtab; i += strlen(shstrtab + i) + 1)
+		if (strcmp(shstrtab + i, name) == 0)
+			return (uint32_t)i;
+	return 0;
+}
+
+static uint32_t elf_hash(const char *s)
+{
+	uint32_t h = 0, g;
+	while (*s) {
+		h = (h << 4) + (unsigned char)*s++;
+		g = h & 0xf0000000u;
+		if (g)
+			h ^= g >> 24;
+		h &= ~g;
+	}
+	return h;
+}
+
+static size_t note_size(size_t namesz, size_t descsz)
+{
+	return sizeof(Elf64_Nhdr) + align_up(namesz, 4) + align_up(descsz, 4);
+}
+
+/* A growing-free writer: all sizes are computed first, then filled in. */
+struct plan {
+	size_t nsyms, nbucket;
+	size_t buildid_off, buildid_size;
+	size_t hash_off, hash_size;
+	size_t dynsym_off, dynsym_size;
+	size_t dynstr_off, dynstr_size;
+	size_t text_off, text_size;
+	size_t base_off;
+	size_t rx_end;
+	size_t dynamic_off, dynamic_size;
+	size_t probes_off, probes_size;
+	size_t rw_end;
+	size_t note_off, note_size;
+	size_t shstrtab_off;
+	size_t shdr_off;
+	size_t total;
+};
+
+static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
+{
+	size_t provlen = strlen(d->provider);
+	memset(p, 0, sizeof *p);
+	p->nsyms = d->nprobes + 1;
+	p->nbucket = d->nprobes / 2 + 1;
+	size_t off = sizeof(Elf64_Ehdr) + PH_COUNT * sizeof(Elf64_Phdr);
+	p->buildid_off = align_up(off, 4);
+	p->buildid_size = note_size(4, USDT_ELF_BUILD_ID_SIZE);
+	p->hash_off = align_up(p->buildid_off + p->buildid_size, 8);
+	p->hash_size = 4 * (2 + p->nbucket + p->nsyms);
+	p->dynsym_off = align_up(p->hash_off + p->hash_size, 8);
+	p->dynsym_size = p->nsyms * sizeof(Elf64_Sym);
+	p->dynstr_off = p->dynsym_off + p->dynsym_size;
+	p->dynstr_size = 1;
+	p->note_size = 0;
+	for (size_t i = 0; i < d->nprobes; i++) {
+		size_t namelen = strlen(d->probes[i].name);
+		p->dynstr_size += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
+		p->note_size += note_size(sizeof NOTE_STAPSDT_OWNER,
+		                          3 * 8 + provlen + 1 + namelen + 1 + strlen(d->probes[i].argspec) + 1);
+	}
+	p->text_off = align_up(p->dynstr_off + p->dynstr_size, TEXT_ALIGN);
+	p->text_size = d->nprobes * USDT_ARCH_SITE_STRIDE;
+	p->base_off = p->text_off + p->text_size;
+	p->rx_end = p->base_off + 1;
+	p->dynamic_off = align_up(p->rx_end, USDT_ARCH_PAGE_SIZE);
+	p->dynamic_size = NDYN * sizeof(Elf64_Dyn);
+	p->probes_off = p->dynamic_off + p->dynamic_size;
+	p->probes_size = d->nprobes * 2;
+	p->rw_end = p->probes_off + p->probes_size;
+	p->note_off = align_up(p->rw_end, 4);
+	p->shstrtab_off = p->note_off + p->note_size;
+	p->shdr_off = align_up(p->shstrtab_off + sizeof shstrtab, 8);
+	p->total = p->shdr_off + SH_COUNT * sizeof(Elf64_Shdr);
+	if (p->total > (size_t)1 << 31)
+		return usdt_errf(err, "provider %s: ELF object would exceed 2 GiB", d->provider);
+	return 0;
+}
+
+static void set_shdr(Elf64_Shdr *sh, const char *name, uint32_t type, uint64_t flags, size_t off,
+                     size_t size, uint64_t addr, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize)
+{
+	sh->sh_name = shstr_index(name);
+	sh->sh_type = type;
+	sh->sh_flags = flags;
+	sh->sh_addr = addr;
+	sh->sh_offset = off;
+	sh->sh_size = size;
+	sh->sh_link = link;
+	sh->sh_info = info;
+	sh->sh_addralign = align;
+	sh->sh_entsize = entsize;
+}
+
+static void set_phdr(Elf64_Phdr *ph, uint32_t type, uint32_t flags, size_t off, size_t size, uint64_t align)
+{
+	ph->p_type = type;
+	ph->p_flags = flags;
+	ph->p_offset = off;
+	ph->p_vaddr = off;
+	ph->p_paddr = off;
+	ph->p_filesz = size;
+	ph->p_memsz = size;
+	ph->p_align = align;
+}
+
+static uint8_t *put_note(uint8_t *q, const char *owner, size_t ownersz, uint32_t type,
+                         const void *desc, size_t descsz)
+{
+	Elf64_Nhdr nh = { .n_namesz = (Elf64_Word)ownersz, .n_descsz = (Elf64_Word)descsz, .n_type = type };
+	memcpy(q, &nh, sizeof nh);
+	q += sizeof nh;
+	memcpy(q, owner, ownersz);
+	q += align_up(ownersz, 4);
+	memcpy(q, desc, descsz);
+	return q + align_up(descsz, 4);
+}
+
+static void write_headers(uint8_t *img, const struct plan *p)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_ident[EI_OSABI] = ELFOSABI_SYSV;
+	eh->e_type = ET_DYN;
+	eh->e_machine = USDT_ARCH_ELF_MACHINE;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = sizeof(Elf64_Ehdr);
+	eh->e_shoff = p->shdr_off;
+	eh->e_ehsize = sizeof(Elf64_Ehdr);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = PH_COUNT;
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = SH_COUNT;
+	eh->e_shstrndx = SH_SHSTRTAB;
+
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + eh->e_phoff);
+	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rx_end, USDT_ARCH_PAGE_SIZE);
+	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->dynamic_off, p->rw_end - p->dynamic_off,
+	         USDT_ARCH_PAGE_SIZE);
+	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, PF_R | PF_W, p->dynamic_off, p->dynamic_size, 8);
+	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4);
+	set_phdr(&ph[PH_STACK], PT_GNU_STACK, PF_R | PF_W, 0, 0, 16);
+	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
+
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + p->shdr_off);
+	set_shdr(&sh[SH_BUILDID], ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
+	         p->buildid_off, 0, 0, 4, 0);
+	set_shdr(&sh[SH_HASH], ".hash", SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
+	         SH_DYNSYM, 0, 8, 4);
+	set_shdr(&sh[SH_DYNSYM], ".dynsym", SHT_DYNSYM, SHF_ALLOC, p->dynsym_off, p->dynsym_size,
+	         p->dynsym_off, SH_DYNSTR, 1, 8, sizeof(Elf64_Sym));
+	set_shdr(&sh[SH_DYNSTR], ".dynstr", SHT_STRTAB, SHF_ALLOC, p->dynstr_off, p->dynstr_size,
+	         p->dynstr_off, 0, 0, 1, 0);
+	set_shdr(&sh[SH_TEXT], ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, p->text_off, p->text_size,
+	         p->text_off, 0, 0, TEXT_ALIGN, 0);
+	set_shdr(&sh[SH_BASE], ".stapsdt.base", SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, p->base_off,
+	         0, 0, 1, 0);
+	set_shdr(&sh[SH_DYNAMIC], ".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, p->dynamic_off,
+	         p->dynamic_size, p->dynamic_off, SH_DYNSTR, 0, 8, sizeof(Elf64_Dyn));
+	set_shdr(&sh[SH_PROBES], ".probes", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
+	         p->probes_size, p->probes_off, 0, 0, 2, 0);
+	set_shdr(&sh[SH_NOTE], ".note.stapsdt", SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
+	set_shdr(&sh[SH_SHSTRTAB], ".shstrtab", SHT_STRTAB, 0, p->shstrtab_off, sizeof shstrtab, 0,
+	         0, 0, 1, 0);
+	memcpy(img + p->shstrtab_off, shstrtab, sizeof shstrtab);
+
+	Elf64_Dyn *dyn = (Elf64_Dyn *)(img + p->dynamic_off);
+	const Elf64_Sxword tags[NDYN] = { DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_NULL };
+	const Elf64_Xword vals[NDYN] = { p->hash_off, p->dynstr_off, p->dynsym_off, p->dynstr_size,
+	                                 sizeof(Elf64_Sym), 0 };
+	for (int i = 0; i < NDYN; i++) {
+		dyn[i].d_tag = tags[i];
+		dyn[i].d_un.d_val = vals[i];
+	}
+}
+
+int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_elf_layout *layout, char *err)
+{
+	struct plan p;
+	if (plan_layout(d, &p, err) != 0)
+		return -1;
+	uint8_t *img = calloc(1, p.total);
+	if (img == NULL)
+		return usdt_errf(err, "out of memory building a %zu-byte ELF object", p.total);
+
+	write_headers(img, &p);
+	put_note(img + p.buildid_off, "GNU", 4, NT_GNU_BUILD_ID, d->build_id, USDT_ELF_BUILD_ID_SIZE);
+
+	/* Symbols, hash table and probe sites. */
+	Elf64_Sym *syms = (Elf64_Sym *)(img + p.dynsym_off);
+	char *strs = (char *)(img + p.dynstr_off);
+	uint32_t *hash = (uint32_t *)(img + p.hash_off);
+	uint32_t *buckets = hash + 2, *chains = hash + 2 + p.nbucket;
+	size_t provlen = strlen(d->provider), stroff = 1;
+	uint8_t *note = img + p.note_off;
+	hash[0] = (uint32_t)p.nbucket;
+	hash[1] = (uint32_t)p.nsyms;
+	for (size_t i = 0; i < d->nprobes; i++) {
+		const struct usdt_elf_probe *pr = &d->probes[i];
+		size_t namelen = strlen(pr->name), speclen = strlen(pr->argspec);
+		uint64_t site = p.text_off + i * USDT_ARCH_SITE_STRIDE;
+		uint64_t sem = p.probes_off + 2 * i;
+		uint32_t symidx = (uint32_t)(i + 1);
+
+		memcpy(img + site, usdt_arch_site_code, USDT_ARCH_SITE_STRIDE);
+
+		char *sname = strs + stroff;
+		memcpy(sname, SYM_PREFIX, strlen(SYM_PREFIX));
+		memcpy(sname + strlen(SYM_PREFIX), d->provider, provlen);
+		sname[strlen(SYM_PREFIX) + provlen] = '_';
+		memcpy(sname + strlen(SYM_PREFIX) + provlen + 1, pr->name, namelen + 1);
+		syms[symidx].st_name = (Elf64_Word)stroff;
+		syms[symidx].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+		syms[symidx].st_other = STV_DEFAULT;
+		syms[symidx].st_shndx = SH_TEXT;
+		syms[symidx].st_value = site;
+		syms[symidx].st_size = USDT_ARCH_SITE_STRIDE;
+		stroff += strlen(sname) + 1;
+		uint32_t b = elf_hash(sname) % (uint32_t)p.nbucket;
+		chains[symidx] = buckets[b];
+		buckets[b] = symidx;
+
+		/* The stapsdt note: pc, base, semaphore, then three strings. */
+		size_t descsz = 3 * 8 + provlen + 1 + namelen + 1 + speclen + 1;
+		uint8_t desc_head[24];
+		uint64_t addrs[3] = { site, p.base_off, sem };
+		memcpy(desc_head, addrs, sizeof addrs);
+		Elf64_Nhdr nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (Elf64_Word)descsz,
+		                  .n_type = NOTE_STAPSDT_TYPE };
+		memcpy(note, &nh, sizeof nh);
+		memcpy(note + sizeof nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);
+		uint8_t *q = note + sizeof nh + align_up(sizeof NOTE_STAPSDT_OWNER, 4);
+		memcpy(q, desc_head, sizeof desc_head);
+		q += sizeof desc_head;
+		memcpy(q, d->provider, provlen + 1);
+		q += provlen + 1;
+		memcpy(q, pr->name, namelen + 1);
+		q += namelen + 1;
+		memcpy(q, pr->argspec, speclen + 1);
+		note += note_size(sizeof NOTE_STAPSDT_OWNER, descsz);
+	}
+	img[p.base_off] = 0;    /* .stapsdt.base: one byte, content irrelevant */
+
+	layout->size = p.total;
+	layout->text = p.text_off;
+	layout->probes = p.probes_off;
+	layout->stapsdt_base = p.base_off;
+	layout->rw_offset = p.dynamic_off;
+	*image = img;
+	return 0;
+}

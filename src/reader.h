@@ -1,0 +1,76 @@
+/*
+ * reader.h — keeping probe code mapped while another thread may run it.
+ *
+ * usdt_fire_probe() and usdt_is_enabled() read a probe's binding (site and
+ * semaphore addresses inside a loaded ELF object) and may call the site,
+ * while another thread disables the provider and unmaps that object. They
+ * must stay a few nanoseconds, so they take no lock and execute no fence.
+ *
+ * The scheme is a user-space RCU with asymmetric barriers (like liburcu's
+ * "memb" flavour). Each thread that fires has a registered reader record
+ * whose sequence number is odd while it is inside a read section. A writer
+ * (disable, rebuild, free) first unpublishes the bindings (stores NULL or a
+ * new binding into usdt_probe_t._live), then calls usdt_reader_synchronize():
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) forces a full memory barrier
+ * on every thread of the process, after which every thread either has left
+ * its read section or started it late enough to see the new pointer; the
+ * writer waits until each reader that was inside has moved on, then frees.
+ * Without membarrier (old kernels, seccomp), readers fall back to a real
+ * fence (usdt_reader_fence_needed).
+ *
+ * Threads register on their first fire (a TLS flag check) and unregister at
+ * thread exit. fork() is handled: the child keeps only its own record.
+ */
+#ifndef USDT_READER_H
+#define USDT_READER_H
+
+#include "usdt_internal.h"
+
+struct usdt_reader {
+	unsigned long seq;            /* odd while inside a read section (atomic) */
+	unsigned long nest;           /* nesting depth (signal handlers) */
+	int registered;
+	struct usdt_reader *next, *prev;
+};
+
+extern __thread struct usdt_reader usdt_tls_reader __attribute__((tls_model("initial-exec")));
+extern int usdt_reader_fence_needed;
+
+USDT_HIDDEN void usdt_reader_register(struct usdt_reader *r);
+/* Wait until no thread can still use a binding unpublished before this call. */
+USDT_HIDDEN void usdt_reader_synchronize(void);
+
+#if defined(__SANITIZE_THREAD__)
+#define USDT_READER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define USDT_READER_TSAN 1
+#endif
+#endif
+
+static inline __attribute__((always_inline)) struct usdt_reader *usdt_reader_enter(void)
+{
+	struct usdt_reader *r = &usdt_tls_reader;
+	if (USDT_UNLIKELY(!r->registered))
+		usdt_reader_register(r);
+	if (r->nest++ == 0) {
+		__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELAXED);
+#ifdef USDT_READER_TSAN
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#else
+		if (USDT_UNLIKELY(__atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED)))
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		else
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+	}
+	return r;
+}
+
+static inline __attribute__((always_inline)) void usdt_reader_exit(struct usdt_reader *r)
+{
+	if (--r->nest == 0)
+		__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELEASE);
+}
+
+#endif

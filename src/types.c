@@ -1,0 +1,79 @@
+/*
+ * types.c — the table of argument types.
+ *
+ * libusdt 0.x knew "int" and "char *" (and silently treated anything else as
+ * an integer); here every type a binding or C caller would reasonably write
+ * is recognised and anything else is refused at definition time. Sizes are
+ * those of the LP64 ABI (x86_64, aarch64); each value travels as one
+ * machine word and the tracer reads `size` bytes of it with the given
+ * signedness, which is what the note's "-4@%edi"-style spec encodes.
+ */
+#include <string.h>
+
+#include "types.h"
+
+static const struct usdt_type_info table[] = {
+	{ "int", 4, 1, 0 },            { "signed int", 4, 1, 0 },
+	{ "signed", 4, 1, 0 },         { "unsigned int", 4, 0, 0 },
+	{ "unsigned", 4, 0, 0 },       { "short", 2, 1, 0 },
+	{ "signed short", 2, 1, 0 },   { "short int", 2, 1, 0 },
+	{ "unsigned short", 2, 0, 0 }, { "unsigned short int", 2, 0, 0 },
+	{ "char", 1, 1, 0 },           { "signed char", 1, 1, 0 },
+	{ "unsigned char", 1, 0, 0 },  { "long", 8, 1, 0 },
+	{ "signed long", 8, 1, 0 },    { "long int", 8, 1, 0 },
+	{ "unsigned long", 8, 0, 0 },  { "unsigned long int", 8, 0, 0 },
+	{ "long long", 8, 1, 0 },      { "long long int", 8, 1, 0 },
+	{ "unsigned long long", 8, 0, 0 },
+	{ "int8_t", 1, 1, 0 },         { "uint8_t", 1, 0, 0 },
+	{ "int16_t", 2, 1, 0 },        { "uint16_t", 2, 0, 0 },
+	{ "int32_t", 4, 1, 0 },        { "uint32_t", 4, 0, 0 },
+	{ "int64_t", 8, 1, 0 },        { "uint64_t", 8, 0, 0 },
+	{ "intptr_t", 8, 1, 0 },       { "uintptr_t", 8, 0, 0 },
+	{ "size_t", 8, 0, 0 },         { "ssize_t", 8, 1, 0 },
+	{ "off_t", 8, 1, 0 },          { "pid_t", 4, 1, 0 },
+	{ "uid_t", 4, 0, 0 },          { "gid_t", 4, 0, 0 },
+	{ "bool", 1, 0, 0 },           { "_Bool", 1, 0, 0 },
+	{ "char *", 8, 0, 1 },         { "const char *", 8, 0, 1 },
+	{ "void *", 8, 0, 0 },         { "const void *", 8, 0, 0 },
+};
+
+/* Normalise: collapse runs of spaces, drop spaces before '*', put one
+ * space before a '*' that follows a word, trim. "char*" -> "char *". */
+static int normalise(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int pending_space = 0;
+	for (const char *p = in; *p != '\0'; p++) {
+		char c = *p;
+		if (c == ' ' || c == '\t') {
+			pending_space = n > 0;
+			continue;
+		}
+		if (c == '*' && n > 0 && out[n - 1] != '*')
+			pending_space = 1;
+		if (pending_space) {
+			if (n + 1 >= outlen)
+				return -1;
+			out[n++] = ' ';
+			pending_space = 0;
+		}
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+const struct usdt_type_info *usdt_type_lookup(const char *type)
+{
+	char norm[USDT_TYPE_NAME_MAX + 1];
+	if (type == NULL || strlen(type) > USDT_TYPE_NAME_MAX)
+		return NULL;
+	if (normalise(type, norm, sizeof norm) != 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if (strcmp(table[i].canonical, norm) == 0)
+			return &table[i];
+	return NULL;
+}

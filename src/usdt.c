@@ -1,0 +1,460 @@
+/*
+ * usdt.c — the public API: providers, probe definitions, their life cycle,
+ * and the fire / is-enabled fast paths.
+ *
+ * Ownership: a provider owns its list of probe definitions through one
+ * reference each; a definition also carries its creator's reference. Each
+ * definition owns one usdt_probe_t for its whole life, so a pointer read
+ * from probedef->probe stays safe to fire after disable and re-enable.
+ * Enabling builds a generation (backend.h) and publishes its bindings into
+ * the usdt_probe_t objects; disabling unpublishes them, waits out readers
+ * (reader.h) and destroys the generation.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "backend.h"
+#include "names.h"
+#include "reader.h"
+#include "types.h"
+#include "usdt_internal.h"
+
+#define USDT_VERSION "1.0.0"
+
+const char *usdt_version(void)
+{
+	return USDT_VERSION;
+}
+
+/* ---------------------------------------------------------------- names */
+
+/* Provider names enabled in this process: one object per provider name,
+ * or bpftrace and bcc would attach to only one of two same-named probes. */
+static pthread_mutex_t enabled_lock = PTHREAD_MUTEX_INITIALIZER;
+struct enabled_name {
+	const usdt_provider_t *provider;
+	struct enabled_name *next;
+};
+static struct enabled_name *enabled_names;
+
+static int claim_name(usdt_provider_t *provider)
+{
+	int rc = 0;
+	pthread_mutex_lock(&enabled_lock);
+	for (struct enabled_name *e = enabled_names; e != NULL; e = e->next) {
+		if (strcmp(e->provider->name, provider->name) == 0) {
+			rc = usdt_fail(provider, USDT_ERROR_DUP_PROVIDER,
+			               "provider \"%s\" is already enabled in this process by another provider object; "
+			               "disable or free it first", provider->name);
+			goto out;
+		}
+	}
+	struct enabled_name *e = malloc(sizeof *e);
+	if (e == NULL) {
+		rc = usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
+		goto out;
+	}
+	e->provider = provider;
+	e->next = enabled_names;
+	enabled_names = e;
+out:
+	pthread_mutex_unlock(&enabled_lock);
+	return rc;
+}
+
+static void release_name(const usdt_provider_t *provider)
+{
+	pthread_mutex_lock(&enabled_lock);
+	for (struct enabled_name **pe = &enabled_names; *pe != NULL; pe = &(*pe)->next) {
+		if ((*pe)->provider == provider) {
+			struct enabled_name *e = *pe;
+			*pe = e->next;
+			free(e);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&enabled_lock);
+}
+
+/* ------------------------------------------------------------- checking */
+
+static int check_provider(usdt_provider_t *provider)
+{
+	if (provider == NULL)
+		return usdt_fail(NULL, USDT_ERROR_NULL, "provider is NULL");
+	if (provider->_magic != USDT_MAGIC_PROVIDER)
+		return usdt_fail(NULL, USDT_ERROR_INVALID, "provider %p is not a live provider (freed or corrupt)",
+		                 (void *)provider);
+	return 0;
+}
+
+static int check_probedef(usdt_provider_t *provider, usdt_probedef_t *pd)
+{
+	if (pd == NULL)
+		return usdt_fail(provider, USDT_ERROR_NULL, "probe definition is NULL");
+	if (pd->_magic != USDT_MAGIC_PROBEDEF)
+		return usdt_fail(provider, USDT_ERROR_INVALID,
+		                 "probe definition %p is not a live probe definition (freed or corrupt)", (void *)pd);
+	return 0;
+}
+
+/* ------------------------------------------------------------- creation */
+
+usdt_provider_t *usdt_create_provider(const char *name, const char *module)
+{
+	char err[USDT_ERRMSG_MAX];
+	if (usdt_name_check(USDT_NAME_PROVIDER, name, err) != 0) {
+		usdt_fail(NULL, name == NULL ? USDT_ERROR_NULL : USDT_ERROR_BADNAME, "%s", err);
+		return NULL;
+	}
+	if (module != NULL && usdt_name_check(USDT_NAME_MODULE, module, err) != 0) {
+		usdt_fail(NULL, USDT_ERROR_BADNAME, "%s", err);
+		return NULL;
+	}
+	usdt_provider_t *p = calloc(1, sizeof *p);
+	char *n = strdup(name);
+	char *m = strdup(module != NULL ? module : "");
+	if (p == NULL || n == NULL || m == NULL) {
+		free(p);
+		free(n);
+		free(m);
+		usdt_fail(NULL, USDT_ERROR_MALLOC, NULL);
+		return NULL;
+	}
+	p->name = n;
+	p->module = m;
+	p->_magic = USDT_MAGIC_PROVIDER;
+	p->_errcode = USDT_ERROR_NONE;
+	return p;
+}
+
+static void free_probedef(usdt_probedef_t *pd)
+{
+	for (size_t i = 0; i < pd->argc; i++)
+		free(pd->types[i]);
+	if (pd->_probe != NULL) {
+		pd->_probe->_magic = USDT_MAGIC_DEAD;
+		free(pd->_probe);
+	}
+	free((char *)pd->name);
+	free((char *)pd->function);
+	pd->_magic = USDT_MAGIC_DEAD;
+	free(pd);
+}
+
+usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t argc, const char **types)
+{
+	char err[USDT_ERRMSG_MAX];
+	if (usdt_name_check(USDT_NAME_PROBE, name, err) != 0) {
+		usdt_fail(NULL, name == NULL ? USDT_ERROR_NULL : USDT_ERROR_BADNAME, "%s", err);
+		return NULL;
+	}
+	if (func != NULL && usdt_name_check(USDT_NAME_FUNCTION, func, err) != 0) {
+		usdt_fail(NULL, USDT_ERROR_BADNAME, "%s", err);
+		return NULL;
+	}
+	if (argc > USDT_ARG_MAX) {
+		usdt_fail(NULL, USDT_ERROR_ARGC, "probe %s: argument count %ld is outside 0..%d", name,
+		          (long)argc, USDT_ARG_MAX);
+		return NULL;
+	}
+	if (argc > 0 && types == NULL) {
+		usdt_fail(NULL, USDT_ERROR_NULL, "probe %s: types is NULL with %zu arguments", name, argc);
+		return NULL;
+	}
+	const struct usdt_type_info *info[USDT_ARG_MAX];
+	for (size_t i = 0; i < argc; i++) {
+		if (types[i] == NULL) {
+			usdt_fail(NULL, USDT_ERROR_NULL, "probe %s: type of argument %zu is NULL", name, i + 1);
+			return NULL;
+		}
+		info[i] = usdt_type_lookup(types[i]);
+		if (info[i] == NULL) {
+			usdt_fail(NULL, USDT_ERROR_BADTYPE,
+			          "probe %s: argument %zu has unknown type \"%.40s\" (see usdt.h for the accepted types)",
+			          name, i + 1, types[i]);
+			return NULL;
+		}
+	}
+	usdt_probedef_t *pd = calloc(1, sizeof *pd);
+	if (pd == NULL)
+		goto nomem;
+	pd->_magic = USDT_MAGIC_PROBEDEF;
+	pd->name = strdup(name);
+	pd->function = strdup(func != NULL ? func : "");
+	pd->_probe = calloc(1, sizeof *pd->_probe);
+	if (pd->name == NULL || pd->function == NULL || pd->_probe == NULL)
+		goto nomem_free;
+	pd->_probe->_magic = USDT_MAGIC_PROBE;
+	for (size_t i = 0; i < argc; i++) {
+		pd->types[i] = strdup(types[i]);
+		if (pd->types[i] == NULL)
+			goto nomem_free;
+		pd->argc = i + 1;
+		pd->_argsize[i] = (uint8_t)(int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
+		pd->_argflags[i] = info[i]->is_string ? USDT_ARGF_STRING : 0;
+	}
+	pd->argc = argc;
+	pd->refcnt = 1;
+	return pd;
+nomem_free:
+	free_probedef(pd);
+nomem:
+	usdt_fail(NULL, USDT_ERROR_MALLOC, NULL);
+	return NULL;
+}
+
+void usdt_probe_release(usdt_probedef_t *probedef)
+{
+	if (probedef == NULL || probedef->_magic != USDT_MAGIC_PROBEDEF)
+		return;
+	if (--probedef->refcnt <= 0)
+		free_probedef(probedef);
+}
+
+/* ----------------------------------------------------------- generations */
+
+static void destroy_generation(struct usdt_generation *gen)
+{
+	if (gen == NULL)
+		return;
+	free(gen->bindings);
+	free(gen->defs);
+	free(gen);
+}
+
+/* Build and load a generation for the provider's current probe list. */
+static struct usdt_generation *build_generation(usdt_provider_t *provider)
+{
+	char err[USDT_ERRMSG_MAX];
+	struct usdt_generation *gen = calloc(1, sizeof *gen);
+	size_t n = provider->_nprobes;
+	if (gen == NULL)
+		goto nomem;
+	gen->nprobes = n;
+	gen->defs = calloc(n, sizeof *gen->defs);
+	gen->bindings = calloc(n, sizeof *gen->bindings);
+	if (gen->defs == NULL || gen->bindings == NULL)
+		goto nomem;
+	size_t i = 0;
+	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next)
+		gen->defs[i++] = pd;
+	if (usdt_sites_publish(provider, gen, err) != 0) {
+		usdt_fail(provider, USDT_ERROR_LOAD, "provider %s: %s", provider->name, err);
+		destroy_generation(gen);
+		return NULL;
+	}
+	return gen;
+nomem:
+	destroy_generation(gen);
+	usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
+	return NULL;
+}
+
+/* Point every probe of `gen` (or, with gen NULL, of the provider) at its
+ * new binding or at nothing. */
+static void publish(usdt_provider_t *provider, struct usdt_generation *gen)
+{
+	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
+		__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
+		pd->probe = NULL;
+	}
+	if (gen == NULL)
+		return;
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		usdt_probedef_t *pd = gen->defs[i];
+		pd->_probe->_index = (uint32_t)i;
+		__atomic_store_n(&pd->_probe->_live, &gen->bindings[i], __ATOMIC_RELEASE);
+		pd->probe = pd->_probe;
+	}
+}
+
+/* Unpublish and unload the provider's generation (if any). */
+static int retire_current(usdt_provider_t *provider)
+{
+	struct usdt_generation *gen = provider->file;
+	char err[USDT_ERRMSG_MAX];
+	int rc = 0;
+	if (gen == NULL)
+		return 0;
+	publish(provider, NULL);
+	usdt_reader_synchronize();
+	if (usdt_sites_retire(gen, err) != 0)
+		rc = usdt_fail(provider, USDT_ERROR_UNLOADDOF, "provider %s: %s", provider->name, err);
+	destroy_generation(gen);
+	provider->file = NULL;
+	return rc;
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+int usdt_provider_enable(usdt_provider_t *provider)
+{
+	if (check_provider(provider) != 0)
+		return -1;
+	if (provider->enabled) {
+		usdt_fail(provider, USDT_ERROR_ALREADYENABLED, "provider %s is already enabled", provider->name);
+		return 0;
+	}
+	if (provider->probedefs == NULL)
+		return usdt_fail(provider, USDT_ERROR_NOPROBES, "provider %s has no probes", provider->name);
+	if (claim_name(provider) != 0)
+		return -1;
+	struct usdt_generation *gen = build_generation(provider);
+	if (gen == NULL) {
+		release_name(provider);
+		return -1;
+	}
+	provider->file = gen;
+	publish(provider, gen);
+	provider->enabled = 1;
+	return 0;
+}
+
+int usdt_provider_disable(usdt_provider_t *provider)
+{
+	if (check_provider(provider) != 0)
+		return -1;
+	if (!provider->enabled)
+		return 0;
+	int rc = retire_current(provider);
+	provider->enabled = 0;
+	release_name(provider);
+	return rc;
+}
+
+/* The probe list of an enabled provider changed: replace its object. The
+ * old one is unloaded before the new one loads, so a provider:probe never
+ * exists twice in the process. If the new one cannot be loaded the
+ * provider ends up disabled, with the reason as its error. */
+static int rebuild(usdt_provider_t *provider)
+{
+	if (!provider->enabled)
+		return 0;
+	int rc = retire_current(provider);
+	if (provider->probedefs == NULL) {
+		provider->enabled = 0;
+		release_name(provider);
+		return rc;
+	}
+	struct usdt_generation *gen = build_generation(provider);
+	if (gen == NULL) {
+		provider->enabled = 0;
+		release_name(provider);
+		return -1;
+	}
+	provider->file = gen;
+	publish(provider, gen);
+	return rc;
+}
+
+int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)
+{
+	if (check_provider(provider) != 0 || check_probedef(provider, probedef) != 0)
+		return -1;
+	if (probedef->_owner == provider)
+		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s:%s:%s is already in this provider",
+		                 provider->name, provider->module, probedef->function, probedef->name);
+	if (probedef->_owner != NULL)
+		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s belongs to provider %s already",
+		                 probedef->function, probedef->name, probedef->_owner->name);
+	usdt_probedef_t **tail = &provider->probedefs;
+	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
+		if (strcmp(pd->name, probedef->name) == 0 && strcmp(pd->function, probedef->function) == 0)
+			return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s:%s:%s already exists",
+			                 provider->name, provider->module, probedef->function, probedef->name);
+		tail = &pd->next;
+	}
+	probedef->next = NULL;
+	*tail = probedef;
+	probedef->_owner = provider;
+	probedef->refcnt++;
+	provider->_nprobes++;
+	return rebuild(provider);
+}
+
+int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)
+{
+	if (check_provider(provider) != 0 || check_probedef(provider, probedef) != 0)
+		return -1;
+	usdt_probedef_t **link = &provider->probedefs;
+	while (*link != NULL && *link != probedef)
+		link = &(*link)->next;
+	if (*link == NULL)
+		return usdt_fail(provider, USDT_ERROR_REMOVE_PROBE, "probe %s:%s is not in provider %s",
+		                 probedef->function, probedef->name, provider->name);
+	int was_enabled = provider->enabled;
+	if (was_enabled)
+		(void)retire_current(provider);   /* unpublishes every probe, this one included */
+	*link = probedef->next;
+	probedef->next = NULL;
+	probedef->_owner = NULL;
+	provider->_nprobes--;
+	int rc = 0;
+	if (was_enabled) {
+		provider->enabled = 1;
+		rc = rebuild(provider);
+	}
+	usdt_probe_release(probedef);
+	return rc;
+}
+
+void usdt_provider_free(usdt_provider_t *provider)
+{
+	if (provider == NULL || provider->_magic != USDT_MAGIC_PROVIDER)
+		return;
+	usdt_provider_disable(provider);
+	usdt_probedef_t *next;
+	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = next) {
+		next = pd->next;
+		pd->next = NULL;
+		pd->_owner = NULL;
+		usdt_probe_release(pd);
+	}
+	free((char *)provider->name);
+	free((char *)provider->module);
+	free(provider->error);
+	provider->_magic = USDT_MAGIC_DEAD;
+	free(provider);
+}
+
+/* ------------------------------------------------------------ fast paths */
+
+static inline int binding_active(const struct usdt_binding *b)
+{
+	return *b->sem != 0 || !usdt_arch_site_idle(b->site);
+}
+
+int usdt_is_enabled(usdt_probe_t *probe)
+{
+	if (probe == NULL)
+		return 0;
+	struct usdt_reader *r = usdt_reader_enter();
+	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	int on = b != NULL && binding_active(b);
+	usdt_reader_exit(r);
+	return on;
+}
+
+void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv)
+{
+	if (probe == NULL)
+		return;
+	struct usdt_reader *r = usdt_reader_enter();
+	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	if (b != NULL && USDT_UNLIKELY(binding_active(b))) {
+		if (argc >= b->argc && argv != NULL) {
+			usdt_arch_call(b->site, b->argc, argv);
+		} else {
+			/* fewer words than declared: the rest read as 0 */
+			void *padded[USDT_ARG_MAX] = { 0 };
+			if (argv != NULL && argc > 0)
+				memcpy(padded, argv, argc * sizeof *argv);
+			usdt_arch_call(b->site, b->argc, padded);
+		}
+	}
+	usdt_reader_exit(r);
+}

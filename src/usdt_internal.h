@@ -1,0 +1,55 @@
+/*
+ * usdt_internal.h — the provider/probe model shared by the public API
+ * (usdt.c) and the backends.
+ *
+ * A provider is a list of probe definitions. Enabling it asks each backend
+ * (backend.h) to publish the probes: the Linux ELF backend builds and loads
+ * one ELF object per provider; the DOF backend describes the same probes to a
+ * DTrace helper device. The result of an enable is, per probe, a "binding":
+ * the address of the probe site to call and of the semaphore to read. Each
+ * usdt_probe_t holds an atomic pointer to its current binding, swapped on
+ * enable/rebuild and cleared on disable; reader.h makes sure the memory a
+ * binding points into is unmapped only after no thread can still use it.
+ */
+#ifndef USDT_INTERNAL_H
+#define USDT_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "usdt.h"
+
+#define USDT_MAGIC_PROVIDER 0x50525631u   /* "PRV1" */
+#define USDT_MAGIC_PROBEDEF 0x50444631u   /* "PDF1" */
+#define USDT_MAGIC_PROBE    0x50524231u   /* "PRB1" */
+#define USDT_MAGIC_DEAD     0xdeadbeefu   /* written into freed objects */
+
+/* Longest error message kept (longer ones are truncated). */
+#define USDT_ERRMSG_MAX 512
+
+/* Per argument flag: the type is a NUL-terminated string (char *). */
+#define USDT_ARGF_STRING 0x1
+
+/*
+ * Where one probe lives in one loaded object. Immutable once published;
+ * freed only after a grace period (reader.h).
+ */
+struct usdt_binding {
+	const uint8_t *site;        /* first byte of the probe site (a nop) */
+	const volatile uint16_t *sem; /* the probe's semaphore */
+	size_t argc;                /* declared argument count */
+};
+
+#define USDT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define USDT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define USDT_HIDDEN __attribute__((visibility("hidden")))
+
+/* Error recording (error.c). Formats a message, stores it on the provider
+ * (if any) and in the calling thread's last-error slot. Returns -1. */
+USDT_HIDDEN int usdt_fail(usdt_provider_t *provider, usdt_error_t code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Backend-side error buffer helpers: a backend writes a message into `err`
+ * (size USDT_ERRMSG_MAX) and returns -1; usdt.c turns it into usdt_fail. */
+USDT_HIDDEN int usdt_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
