@@ -8,7 +8,10 @@
  * and so on. The note says so with operands every reader parses: a sized
  * register name ("-4@%edi", "8@%rsi", "1@%r8b") and decimal displacements
  * ("-4@16(%rsp)"); no hex displacements (gdb and perf stop parsing) and no
- * immediates (perf drops them).
+ * immediates (perf drops them). A one-byte argument in %r8/%r9 is written
+ * "1@%r8": gdb does not know the GNU as names %r8b/%r9b and stops parsing
+ * the whole spec, while every reader honours the size prefix on a 64-bit
+ * register name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +30,9 @@ static const char *const regs[6][4] = {
 	{ "%sil", "%si", "%esi", "%rsi" },
 	{ "%dl", "%dx", "%edx", "%rdx" },
 	{ "%cl", "%cx", "%ecx", "%rcx" },
-	{ "%r8b", "%r8w", "%r8d", "%r8" },
-	{ "%r9b", "%r9w", "%r9d", "%r9" },
+	{ "%r8", "%r8w", "%r8d", "%r8" },     /* not %r8b: gdb 13 rejects it */
+	{ "%r9", "%r9w", "%r9d", "%r9" },     /* (its name is r8l); size 1 */
+
 };
 
 static int width_index(int bytes)

@@ -1,0 +1,94 @@
+# tests/lib.sh — shared helpers for the tracer tests (sourced, bash).
+#
+# start_target ARGS...   start build/tests/progs/target in the background;
+#                        sets TPID and TOUT (its output file), waits for READY
+# stop_target            SIGTERM it and wait
+# expect_lines           the EXPECT lines of the target
+# need CMD...            skip (exit 77) when a command is missing
+# ok/fail MSG            report; fail exits 1
+# bt ARGS...             bpftrace without its harmless RLIMIT_MEMLOCK noise
+# wait_state PROBE V [S] wait until the target printed "STATE PROBE V"
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BUILD=${BUILD:-build}
+TARGET=$BUILD/tests/progs/target
+TMP=$(mktemp -d /tmp/usdt-test.XXXXXX)
+TPID=
+cleanup_lib() {
+  [ -n "$TPID" ] && kill "$TPID" 2>/dev/null && wait "$TPID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup_lib EXIT
+
+need() {
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
+  done
+}
+need_root() { [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }; }
+ok() { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; [ -n "${TOUT:-}" ] && [ -f "$TOUT" ] && sed 's/^/  target| /' "$TOUT" | tail -n 20; exit 1; }
+
+ensure_tracefs() {
+  [ -e /sys/kernel/tracing/uprobe_events ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+  [ -e /sys/kernel/tracing/uprobe_events ] || { echo "SKIP: no tracefs"; exit 77; }
+}
+
+start_target() {
+  TOUT=$TMP/target.out
+  "$TARGET" "$@" >"$TOUT" 2>&1 &
+  TPID=$!
+  for _ in $(seq 100); do
+    grep -q '^READY' "$TOUT" 2>/dev/null && return 0
+    kill -0 "$TPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "target did not start: $(cat "$TOUT")"
+}
+stop_target() {
+  [ -n "$TPID" ] || return 0
+  kill "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null; TPID=
+}
+expect_lines() { grep '^EXPECT' "$TOUT" | sed 's/^EXPECT //'; }
+
+bt() { bpftrace "$@" 2> >(grep -v -e RLIMIT_MEMLOCK -e '^$' >&2); }
+
+wait_state() {
+  local probe=$1 v=$2 secs=${3:-10}
+  for _ in $(seq $((secs * 10))); do
+    [ "$(grep "^STATE $probe " "$TOUT" | tail -n 1 | awk '{print $3}')" = "$v" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Compare "GOT name v..." lines in FILE with the EXPECT lines, each cut to
+# its first N arguments. Prints a line per probe; returns non-zero on any
+# mismatch or missing probe.
+compare_got() {
+  local file=$1 n=$2 bad=0 name want got
+  while read -r name rest; do
+    want=$(echo "$rest" | awk -v n="$n" '{ s=""; for (i=1;i<=NF && i<=n;i++) s=s (i>1?" ":"") $i; print s }')
+    if ! grep -q "^GOT $name\( \|$\)" "$file"; then echo "  MISSING $name"; bad=1; continue; fi
+    got=$(grep "^GOT $name\( \|$\)" "$file" | head -n 1 | sed "s/^GOT $name *//")
+    if [ "$got" = "$want" ]; then echo "  $name: $got"
+    else echo "  MISMATCH $name: want [$want] got [$got]"; bad=1; fi
+  done < <(expect_lines)
+  return $bad
+}
+
+# Set BCC_KERNEL_SOURCE to a kernel header tree bcc can compile against
+# (Debian's headers for the newest packaged kernel, common+arch merged),
+# for kernels that ship no headers of their own. Skips if none installed.
+bcc_headers() {
+  [ -e "/lib/modules/$(uname -r)/build/include/linux/kconfig.h" ] && return 0
+  [ -e /sys/kernel/kheaders.tar.xz ] && return 0
+  local arch common dir=$TMP/kheaders
+  arch=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+  common=${arch%-amd64}-common
+  [ -n "$arch" ] && [ -d "$common" ] || { echo "SKIP: no kernel headers for bcc (install linux-headers-amd64)"; exit 77; }
+  mkdir -p "$dir"
+  cp -as "$common"/. "$dir"/ 2>/dev/null
+  cp -as --remove-destination "$arch"/. "$dir"/ 2>/dev/null
+  export BCC_KERNEL_SOURCE=$dir
+}
