@@ -65,8 +65,10 @@ int usdt_dof_profile_parse(const char *name, usdt_dof_profile_t *profile);
 int usdt_dof_profile_version(usdt_dof_profile_t profile);
 
 /* One probe: its names, argument types (C spellings such as "int",
- * "char *", "uint64_t") and the absolute addresses of its tracepoints (the
- * probe site and the is-enabled site; isenabled_addr 0 = none). */
+ * "char *", "uint64_t") and the absolute addresses of its two stubs as made
+ * by usdt_dof_stub_probe / usdt_dof_stub_isenabled (isenabled_addr 0 =
+ * none). The builder adds the stubs' site offsets itself; dofpr_addr is the
+ * lower of the two stub addresses. */
 struct usdt_dof_probe_desc {
 	const char *function;
 	const char *name;

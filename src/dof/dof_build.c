@@ -256,6 +256,14 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 		    DOFF_PV_SIZE);
 	memcpy(doc + o_strtab, st.buf, st.len);
 
+	/* Site offsets inside the stubs (0 where there is no stub code). */
+	uint8_t scratch[USDT_DOF_STUB_MAX];
+	size_t psite = 0, esite = 0;
+	if (!usdt_dof_stub_probe(profile, scratch, sizeof scratch, &psite))
+		psite = 0;
+	if (!usdt_dof_stub_isenabled(profile, scratch, sizeof scratch, &esite))
+		esite = 0;
+
 	/* Probes. */
 	uint32_t argidx = 0, enidx = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -267,10 +275,10 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 			addr = pr->isenabled_addr;
 		if (profile == USDT_DOF_MACOS)
 			addr = pv->base;   /* xnu ignores it; the base is dofhp_addr */
-		if (encode_offset(profile, addr, pr->probe_addr,
+		if (encode_offset(profile, addr, pr->probe_addr + psite,
 				  arch.macos_probe_adj, &off) ||
 		    (pr->isenabled_addr &&
-		     encode_offset(profile, addr, pr->isenabled_addr,
+		     encode_offset(profile, addr, pr->isenabled_addr + esite,
 				   arch.macos_enabled_adj, &enoff))) {
 			usdt_dof_errf(err, errlen,
 				      "probe %s:%s: tracepoint too far from the "
