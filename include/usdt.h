@@ -288,6 +288,37 @@ USDT_API int usdt_is_enabled(usdt_probe_t *probe);
  */
 USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
 
+/*
+ * Inline is-enabled check for C and C++ callers: the same answer as
+ * usdt_is_enabled() without a function call (two loads and a compare).
+ * Unlike usdt_is_enabled() it does not protect itself against a concurrent
+ * usdt_provider_disable()/_free()/_add_probe()/_remove_probe() on the
+ * probe's provider from another thread: use it where the provider is not
+ * changed while other threads fire (the common "enable at start-up" case),
+ * and usdt_is_enabled() elsewhere. NULL and disabled probes give 0.
+ */
+struct usdt__binding {                   /* private: layout of probe->_live */
+	const unsigned char *site;
+	const volatile uint16_t *sem;
+	size_t argc;
+};
+#if defined(__x86_64__)
+#define USDT__SITE_IDLE_BYTE 0x0f        /* first byte of the untouched nop */
+#endif
+
+static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
+{
+#ifdef USDT__SITE_IDLE_BYTE
+	const struct usdt__binding *b;
+	if (probe == NULL)
+		return 0;
+	b = (const struct usdt__binding *)__atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	return b != NULL && (*b->sem != 0 || *(const volatile unsigned char *)b->site != USDT__SITE_IDLE_BYTE);
+#else
+	return usdt_is_enabled((usdt_probe_t *)probe);
+#endif
+}
+
 /* libusdt: record an error on a provider (formats the code's message). */
 USDT_API void usdt_error(usdt_provider_t *provider, usdt_error_t error, ...);
 

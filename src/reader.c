@@ -30,7 +30,7 @@ static void unregister_at_exit(void *arg)
 		registry = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	r->registered = 0;
+	r->seq = 0;
 	pthread_mutex_unlock(&registry_lock);
 }
 
@@ -50,7 +50,7 @@ static void atfork_child(void)
 {
 	struct usdt_reader *self = &usdt_tls_reader;
 	registry = NULL;
-	if (self->registered) {
+	if (self->seq != 0) {
 		self->next = self->prev = NULL;
 		registry = self;
 	}
@@ -79,7 +79,7 @@ void usdt_reader_init(void)
 	pthread_once(&init_once, init);
 }
 
-void usdt_reader_register(struct usdt_reader *r)
+unsigned long usdt_reader_register(struct usdt_reader *r)
 {
 	usdt_reader_init();
 	pthread_mutex_lock(&registry_lock);
@@ -88,9 +88,10 @@ void usdt_reader_register(struct usdt_reader *r)
 	if (registry != NULL)
 		registry->prev = r;
 	registry = r;
-	r->registered = 1;
+	__atomic_store_n(&r->seq, 2, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&registry_lock);
 	pthread_setspecific(exit_key, r);
+	return 2;
 }
 
 void usdt_reader_synchronize(void)

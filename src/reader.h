@@ -27,16 +27,15 @@
 #include "usdt_internal.h"
 
 struct usdt_reader {
-	unsigned long seq;            /* odd while inside a read section (atomic) */
-	unsigned long nest;           /* nesting depth (signal handlers) */
-	int registered;
+	unsigned long seq;            /* 0 = unregistered; odd = inside (atomic) */
 	struct usdt_reader *next, *prev;
 };
 
 extern __thread struct usdt_reader usdt_tls_reader __attribute__((tls_model("initial-exec")));
 extern int usdt_reader_fence_needed;
 
-USDT_HIDDEN void usdt_reader_register(struct usdt_reader *r);
+/* Register the calling thread's record; returns its first even seq. */
+USDT_HIDDEN unsigned long usdt_reader_register(struct usdt_reader *r);
 /* Wait until no thread can still use a binding unpublished before this call. */
 USDT_HIDDEN void usdt_reader_synchronize(void);
 
@@ -48,29 +47,38 @@ USDT_HIDDEN void usdt_reader_synchronize(void);
 #endif
 #endif
 
-static inline __attribute__((always_inline)) struct usdt_reader *usdt_reader_enter(void)
+/* The calling thread's sequence number: 0 means "not registered yet":
+ * call usdt_reader_register() (out of line, so that the fast paths that
+ * use these helpers need no stack frame) and start again. */
+static inline __attribute__((always_inline)) unsigned long usdt_reader_seq(void)
 {
-	struct usdt_reader *r = &usdt_tls_reader;
-	if (USDT_UNLIKELY(!r->registered))
-		usdt_reader_register(r);
-	if (r->nest++ == 0) {
-		__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELAXED);
-#ifdef USDT_READER_TSAN
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#else
-		if (USDT_UNLIKELY(__atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED)))
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		else
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
-	}
-	return r;
+	return __atomic_load_n(&usdt_tls_reader.seq, __ATOMIC_RELAXED);
 }
 
-static inline __attribute__((always_inline)) void usdt_reader_exit(struct usdt_reader *r)
+/* Enter a read section, given a non-zero usdt_reader_seq(). Returns the
+ * value usdt_reader_exit() must store, or 0 when this is a nested section
+ * (a signal handler firing while the interrupted code was firing), which
+ * leaves the outer one in charge. */
+static inline __attribute__((always_inline)) unsigned long usdt_reader_enter(unsigned long s)
 {
-	if (--r->nest == 0)
-		__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELEASE);
+	if (USDT_UNLIKELY(s & 1))
+		return 0;
+	__atomic_store_n(&usdt_tls_reader.seq, s + 1, __ATOMIC_RELAXED);
+#ifdef USDT_READER_TSAN
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#else
+	if (USDT_UNLIKELY(__atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED)))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+	return s + 2;
+}
+
+static inline __attribute__((always_inline)) void usdt_reader_exit(unsigned long next)
+{
+	if (USDT_LIKELY(next != 0))
+		__atomic_store_n(&usdt_tls_reader.seq, next, __ATOMIC_RELEASE);
 }
 
 #endif

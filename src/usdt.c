@@ -428,33 +428,60 @@ static inline int binding_active(const struct usdt_binding *b)
 	return *b->sem != 0 || !usdt_arch_site_idle(b->site);
 }
 
+/* First call from a thread: register it as a reader, then start over. */
+static __attribute__((noinline, cold)) int is_enabled_first(usdt_probe_t *probe)
+{
+	usdt_reader_register(&usdt_tls_reader);
+	return usdt_is_enabled(probe);
+}
+
 int usdt_is_enabled(usdt_probe_t *probe)
 {
 	if (probe == NULL)
 		return 0;
-	struct usdt_reader *r = usdt_reader_enter();
+	unsigned long s = usdt_reader_seq();
+	if (USDT_UNLIKELY(s == 0))
+		return is_enabled_first(probe);
+	unsigned long r = usdt_reader_enter(s);
 	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
 	int on = b != NULL && binding_active(b);
 	usdt_reader_exit(r);
 	return on;
 }
 
+/* The traced path: kept out of line so the untraced path of
+ * usdt_fire_probe() needs no stack frame. */
+static __attribute__((noinline, cold)) void fire_traced(const struct usdt_binding *b, size_t argc, void **argv)
+{
+	if (argc >= b->argc && argv != NULL) {
+		usdt_arch_call(b->site, b->argc, argv);
+	} else {
+		/* fewer words than declared: the rest read as 0 */
+		void *padded[USDT_ARG_MAX] = { 0 };
+		if (argv != NULL && argc > 0)
+			memcpy(padded, argv, argc * sizeof *argv);
+		usdt_arch_call(b->site, b->argc, padded);
+	}
+}
+
+static __attribute__((noinline, cold)) void fire_first(usdt_probe_t *probe, size_t argc, void **argv)
+{
+	usdt_reader_register(&usdt_tls_reader);
+	usdt_fire_probe(probe, argc, argv);
+}
+
 void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv)
 {
 	if (probe == NULL)
 		return;
-	struct usdt_reader *r = usdt_reader_enter();
-	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	if (b != NULL && USDT_UNLIKELY(binding_active(b))) {
-		if (argc >= b->argc && argv != NULL) {
-			usdt_arch_call(b->site, b->argc, argv);
-		} else {
-			/* fewer words than declared: the rest read as 0 */
-			void *padded[USDT_ARG_MAX] = { 0 };
-			if (argv != NULL && argc > 0)
-				memcpy(padded, argv, argc * sizeof *argv);
-			usdt_arch_call(b->site, b->argc, padded);
-		}
+	unsigned long s = usdt_reader_seq();
+	if (USDT_UNLIKELY(s == 0)) {
+		fire_first(probe, argc, argv);
+		return;
 	}
+	unsigned long r = usdt_reader_enter(s);
+	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	if (b != NULL && USDT_UNLIKELY(binding_active(b)))
+		fire_traced(b, argc, argv);
 	usdt_reader_exit(r);
 }

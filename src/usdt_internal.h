@@ -30,14 +30,12 @@
 #define USDT_ARGF_STRING 0x1
 
 /*
- * Where one probe lives in one loaded object. Immutable once published;
- * freed only after a grace period (reader.h).
+ * Where one probe lives in one loaded object: the site to call and the
+ * semaphore to read. Immutable once published; freed only after a grace
+ * period (reader.h). Declared in usdt.h as struct usdt__binding because
+ * usdt_is_enabled_inline() reads it.
  */
-struct usdt_binding {
-	const uint8_t *site;        /* first byte of the probe site (a nop) */
-	const volatile uint16_t *sem; /* the probe's semaphore */
-	size_t argc;                /* declared argument count */
-};
+#define usdt_binding usdt__binding
 
 #define USDT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define USDT_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -83,7 +83,7 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	if (usdt_load(image, layout.size, provider->name, obj, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		gen->bindings[i].site = (const uint8_t *)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
+		gen->bindings[i].site = (const unsigned char *)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
 		gen->bindings[i].sem = (const volatile uint16_t *)(obj->base + layout.probes + 2 * i);
 		gen->bindings[i].argc = gen->defs[i]->argc;
 	}
