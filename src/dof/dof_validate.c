@@ -238,7 +238,8 @@ static int check_sections(struct vctx *c)
 		    (s.size == 0 || c->d[s.offset + s.size - 1] != 0))
 			KL(19, "non-terminating string table",
 			   "section %u: non-0-terminated string table", i);
-		if (s.size && s.offset < tbl_end)
+		if (s.size && (s.offset < DOFF_HDR_SIZE ||
+			       (s.offset < tbl_end && s.offset + s.size > c->secoff)))
 			return vfail(c, 14, "libusdt: section %u overlaps the DOF "
 				     "header or section headers", i);
 		for (uint32_t j = 0; j < i; j++) {
@@ -604,14 +605,14 @@ static int check_site(struct vctx *c, const struct usdt_dof_sites *S,
 	const char *kind = isen ? "is-enabled" : "probe";
 	if (!listed(target, v, n))
 		return vfail(c, chk, "libusdt: probe %s:%s %s offset %#x resolves "
-			     "to %#llx, which is not a %s site", fs, ns, kind, raw,
+			     "to %#llx, which is not a known %s site", fs, ns, kind, raw,
 			     (unsigned long long)target, kind);
 	if (S->in_process) {
 		const uint8_t *p = (const uint8_t *)(uintptr_t)target;
 		if (!usdt_dof_site_ok(c->prof, isen, p, DOF_SITE_BEFORE,
 				      DOF_SITE_AFTER))
 			return vfail(c, 55, "libusdt: probe %s:%s: the code at the "
-				     "%s site %#llx is not a %s tracepoint", fs, ns,
+				     "%s site %#llx is not a valid %s tracepoint", fs, ns,
 				     kind, (unsigned long long)target, kind);
 		if (c->prof == USDT_DOF_LINUX && !in_named_mapping(target))
 			return vfail(c, 58, "libusdt: tracepoint %#llx is not in a "
