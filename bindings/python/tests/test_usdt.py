@@ -1,0 +1,176 @@
+"""Unit tests of the usdt package that need no tracer (python3 -m unittest)."""
+import gc
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import usdt  # noqa: E402
+
+
+class Errors(unittest.TestCase):
+    def test_bad_provider_name_raises_library_message(self):
+        with self.assertRaises(usdt.USDTError) as cm:
+            usdt.Provider("bad name")
+        self.assertEqual(cm.exception.code, usdt.ERROR_BADNAME)
+        self.assertIn('provider name "bad name"', str(cm.exception))
+        with self.assertRaises(usdt.USDTError) as cm:
+            usdt.Provider("ends1")
+        self.assertIn("ends with a digit", str(cm.exception))
+
+    def test_bad_probe_name_and_type(self):
+        p = usdt.Provider("pyerr")
+        with self.assertRaises(usdt.USDTError) as cm:
+            p.add_probe("has-dash", "int")
+        self.assertEqual(cm.exception.code, usdt.ERROR_BADNAME)
+        with self.assertRaises(usdt.USDTError) as cm:
+            p.add_probe("f", "float")
+        self.assertEqual(cm.exception.code, usdt.ERROR_BADTYPE)
+        self.assertIn('"float"', str(cm.exception))
+        with self.assertRaises(ValueError):
+            p.add_probe("many", *(["int"] * 33))
+        p.close()
+
+    def test_duplicate_probe(self):
+        p = usdt.Provider("pydup")
+        p.add_probe("a", "int")
+        with self.assertRaises(usdt.USDTError) as cm:
+            p.add_probe("a", "int")
+        self.assertEqual(cm.exception.code, usdt.ERROR_DUP_PROBE)
+        self.assertIn("already exists", str(cm.exception))
+        p.add_probe("a", "int", function="other")   # another (function, name) pair
+        p.close()
+
+    def test_enable_without_probes(self):
+        p = usdt.Provider("pyempty")
+        with self.assertRaises(usdt.USDTError) as cm:
+            p.enable()
+        self.assertEqual(cm.exception.code, usdt.ERROR_NOPROBES)
+        self.assertIn("no probes", str(cm.exception))
+
+    def test_duplicate_enabled_provider(self):
+        a = usdt.Provider("pysame")
+        a.add_probe("x")
+        b = usdt.Provider("pysame")
+        b.add_probe("y")
+        with a:
+            with self.assertRaises(usdt.USDTError) as cm:
+                b.enable()
+            self.assertEqual(cm.exception.code, usdt.ERROR_DUP_PROVIDER)
+            self.assertIn("already enabled", str(cm.exception))
+        b.enable()          # a was freed on leaving the block
+        b.close()
+
+    def test_closed_provider(self):
+        p = usdt.Provider("pyclosed")
+        pr = p.add_probe("x", "int")
+        p.close()
+        p.close()
+        self.assertTrue(p.closed)
+        with self.assertRaises(ValueError):
+            p.enable()
+        self.assertFalse(pr.enabled)
+        self.assertFalse(pr.fire(1))
+
+
+class Arguments(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.prov = usdt.Provider("pyargs")
+        cls.p = cls.prov.add_probe("p", "int8_t", "uint16_t", "char *", "int64_t", "uint64_t", "bool")
+        cls.ptr = cls.prov.add_probe("ptr", "void *", "const char*")
+        cls.prov.enable()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.prov.close()
+
+    def test_good(self):
+        # no tracer attached: checked, not seen
+        self.assertFalse(self.p.fire(-128, 65535, "s", -(1 << 63), (1 << 64) - 1, True))
+        self.assertFalse(self.p.fire(127, 0, b"b", (1 << 63) - 1, 0, 0))
+        self.assertFalse(self.p.fire(0, 0, None, 0, 0, False))
+        self.assertFalse(self.ptr.fire(None, None))
+        self.assertFalse(self.ptr.fire(0xdeadbeef, "x"))
+
+    def test_count(self):
+        with self.assertRaises(TypeError):
+            self.p.fire()
+        with self.assertRaises(TypeError):
+            self.p.fire(1, 2, "s", 4, 5, True, 7)
+
+    def test_range(self):
+        for bad in ((128, 0, "", 0, 0, 0), (-129, 0, "", 0, 0, 0), (0, 65536, "", 0, 0, 0),
+                    (0, -1, "", 0, 0, 0), (0, 0, "", 1 << 63, 0, 0), (0, 0, "", 0, 1 << 64, 0),
+                    (0, 0, "", 0, -1, 0), (0, 0, "", 0, 0, 2)):
+            with self.assertRaises(OverflowError, msg=repr(bad)):
+                self.p.fire(*bad)
+        with self.assertRaises(OverflowError):
+            self.ptr.fire(-1, "")
+
+    def test_types(self):
+        for bad in ((1.5, 0, "", 0, 0, 0), ("1", 0, "", 0, 0, 0), (None, 0, "", 0, 0, 0),
+                    (0, 0, 5, 0, 0, 0), (0, 0, [], 0, 0, 0)):
+            with self.assertRaises(TypeError, msg=repr(bad)):
+                self.p.fire(*bad)
+        with self.assertRaises(ValueError):
+            self.p.fire(0, 0, "a\0b", 0, 0, 0)
+
+    def test_enabled_without_tracer(self):
+        self.assertFalse(self.p.enabled)
+        self.assertTrue(self.prov.is_enabled)
+
+
+class Lifecycle(unittest.TestCase):
+    def test_context_manager(self):
+        prov = usdt.Provider("pyctx", "mod.py")
+        pr = prov.add_probe("x", "int", function="fn")
+        with prov as p:
+            self.assertIs(p, prov)
+            self.assertTrue(prov.is_enabled)
+            self.assertIs(prov["x"], pr)
+        self.assertTrue(prov.closed)
+        self.assertFalse(pr.enabled)
+
+    def test_disable_enable_cycles(self):
+        prov = usdt.Provider("pycycle")
+        pr = prov.add_probe("x", "int")
+        for _ in range(5):
+            prov.enable()
+            prov.enable()            # harmless twice
+            self.assertTrue(prov.is_enabled)
+            prov.disable()
+            self.assertFalse(prov.is_enabled)
+            self.assertFalse(pr.fire(1))
+        prov.close()
+
+    def test_add_and_remove_while_enabled(self):
+        prov = usdt.Provider("pylive")
+        a = prov.add_probe("a")
+        prov.enable()
+        b = prov.add_probe("b", "char *")
+        self.assertFalse(b.fire("x"))
+        prov.remove_probe(a)
+        self.assertEqual([p.name for p in prov.probes], ["b"])
+        with self.assertRaises(ValueError):
+            prov.remove_probe(a)
+        self.assertFalse(a.fire())
+        prov.close()
+
+    def test_garbage_collection(self):
+        for i in range(50):
+            prov = usdt.Provider("pygc")
+            prov.add_probe("x", "int").fire(i)
+            prov.enable()
+            del prov
+            gc.collect()       # the provider's name is free again
+        probe = usdt.Provider("pygckeep").add_probe("keep", "int")
+        gc.collect()
+        self.assertFalse(probe.fire(1))
+
+    def test_version(self):
+        self.assertRegex(usdt.version(), r"^\d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    unittest.main()

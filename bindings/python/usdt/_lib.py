@@ -1,0 +1,112 @@
+"""Loading libusdt and declaring its C API for ctypes (private module).
+
+The library is looked up, in order, at:
+  1. $LIBUSDT_PATH (a file path to libusdt.so or libusdt.so.1);
+  2. the source tree this package sits in: <repo>/build/libusdt.so;
+  3. the installed library: ctypes.util.find_library("usdt"), then
+     "libusdt.so.1" through the dynamic loader's search path.
+"""
+import ctypes
+import ctypes.util
+import os
+
+USDT_ARG_MAX = 32
+
+_c_char_pp = ctypes.POINTER(ctypes.c_char_p)
+
+
+class usdt_probedef_t(ctypes.Structure):
+    # Layout of struct usdt_probedef (include/usdt.h); only the public fields
+    # are read (argc, probe), the private tail is declared for the size.
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("function", ctypes.c_char_p),
+        ("argc", ctypes.c_size_t),
+        ("types", ctypes.c_char_p * USDT_ARG_MAX),
+        ("probe", ctypes.c_void_p),
+        ("next", ctypes.c_void_p),
+        ("refcnt", ctypes.c_int),
+        ("_magic", ctypes.c_uint32),
+        ("_argsize", ctypes.c_uint8 * USDT_ARG_MAX),
+        ("_argflags", ctypes.c_uint8 * USDT_ARG_MAX),
+        ("_probe", ctypes.c_void_p),
+        ("_owner", ctypes.c_void_p),
+    ]
+
+
+class usdt_provider_t(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("module", ctypes.c_char_p),
+        ("probedefs", ctypes.c_void_p),
+        ("error", ctypes.c_char_p),
+        ("enabled", ctypes.c_int),
+        ("file", ctypes.c_void_p),
+        ("_magic", ctypes.c_uint32),
+        ("_errcode", ctypes.c_int),
+        ("_nprobes", ctypes.c_size_t),
+    ]
+
+
+PROVIDER_P = ctypes.POINTER(usdt_provider_t)
+PROBEDEF_P = ctypes.POINTER(usdt_probedef_t)
+
+
+def _candidates():
+    env = os.environ.get("LIBUSDT_PATH")
+    if env:
+        yield env, True
+    here = os.path.dirname(os.path.abspath(__file__))       # .../bindings/python/usdt
+    tree = os.path.normpath(os.path.join(here, "..", "..", "..", "build", "libusdt.so"))
+    yield tree, False
+    found = ctypes.util.find_library("usdt")
+    if found:
+        yield found, False
+    yield "libusdt.so.1", False
+
+
+def _load():
+    tried = []
+    for path, explicit in _candidates():
+        if "/" in path and not os.path.exists(path):
+            if explicit:
+                raise ImportError("LIBUSDT_PATH=%s: no such file" % path)
+            tried.append("%s (not found)" % path)
+            continue
+        try:
+            return ctypes.CDLL(path, use_errno=True), path
+        except OSError as e:
+            if explicit:
+                raise ImportError("LIBUSDT_PATH=%s: %s" % (path, e)) from e
+            tried.append("%s (%s)" % (path, e))
+    raise ImportError("libusdt not found; set LIBUSDT_PATH to libusdt.so, build it with "
+                      "`make` in the source tree, or install it. Tried: " + "; ".join(tried))
+
+
+lib, path = _load()
+
+
+def _decl(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+usdt_create_provider = _decl("usdt_create_provider", PROVIDER_P, ctypes.c_char_p, ctypes.c_char_p)
+usdt_create_probe = _decl("usdt_create_probe", PROBEDEF_P, ctypes.c_char_p, ctypes.c_char_p,
+                          ctypes.c_size_t, _c_char_pp)
+usdt_provider_add_probe = _decl("usdt_provider_add_probe", ctypes.c_int, PROVIDER_P, PROBEDEF_P)
+usdt_provider_remove_probe = _decl("usdt_provider_remove_probe", ctypes.c_int, PROVIDER_P, PROBEDEF_P)
+usdt_provider_enable = _decl("usdt_provider_enable", ctypes.c_int, PROVIDER_P)
+usdt_provider_disable = _decl("usdt_provider_disable", ctypes.c_int, PROVIDER_P)
+usdt_provider_free = _decl("usdt_provider_free", None, PROVIDER_P)
+usdt_probe_release = _decl("usdt_probe_release", None, PROBEDEF_P)
+usdt_is_enabled = _decl("usdt_is_enabled", ctypes.c_int, ctypes.c_void_p)
+usdt_fire_probe = _decl("usdt_fire_probe", None, ctypes.c_void_p, ctypes.c_size_t,
+                        ctypes.POINTER(ctypes.c_void_p))
+usdt_errstr = _decl("usdt_errstr", ctypes.c_char_p, PROVIDER_P)
+usdt_last_error = _decl("usdt_last_error", ctypes.c_int)
+usdt_last_errstr = _decl("usdt_last_errstr", ctypes.c_char_p)
+usdt_strerror = _decl("usdt_strerror", ctypes.c_char_p, ctypes.c_int)
+usdt_version = _decl("usdt_version", ctypes.c_char_p)
