@@ -63,7 +63,7 @@ struct t_arena {
 	uint64_t *probe_sites, *enabled_sites;
 };
 
-static int t_arena_open(struct t_arena *a, usdt_dof_profile_t prof,
+static inline int t_arena_open(struct t_arena *a, usdt_dof_profile_t prof,
 			size_t nprobes)
 {
 	size_t stubs = nprobes * 2 * USDT_DOF_STUB_MAX;
@@ -99,17 +99,17 @@ static int t_arena_open(struct t_arena *a, usdt_dof_profile_t prof,
 	return 0;
 }
 
-static uint64_t t_probe_stub(const struct t_arena *a, size_t i)
+static inline uint64_t t_probe_stub(const struct t_arena *a, size_t i)
 {
 	return (uint64_t)(uintptr_t)(a->map + 2 * i * USDT_DOF_STUB_MAX);
 }
 
-static uint64_t t_enabled_stub(const struct t_arena *a, size_t i)
+static inline uint64_t t_enabled_stub(const struct t_arena *a, size_t i)
 {
 	return t_probe_stub(a, i) + USDT_DOF_STUB_MAX;
 }
 
-static void t_arena_close(struct t_arena *a)
+static inline void t_arena_close(struct t_arena *a)
 {
 	if (a->map && a->map != MAP_FAILED)
 		munmap(a->map, a->size);
