@@ -137,12 +137,13 @@ static void free_probedef(usdt_probedef_t *pd)
 		free(pd->types[i]);
 	if (pd->_probe != NULL) {
 		pd->_probe->_magic = USDT_MAGIC_DEAD;
-		free(pd->_probe);
+		pd->_probe->_live = NULL;
+		usdt_quarantine(pd->_probe);  /* a stale fire stays a no-op */
 	}
 	free((char *)pd->name);
 	free((char *)pd->function);
 	pd->_magic = USDT_MAGIC_DEAD;
-	free(pd);
+	usdt_quarantine(pd);
 }
 
 usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t argc, const char **types)
@@ -417,8 +418,9 @@ void usdt_provider_free(usdt_provider_t *provider)
 	free((char *)provider->name);
 	free((char *)provider->module);
 	free(provider->error);
+	provider->error = NULL;
 	provider->_magic = USDT_MAGIC_DEAD;
-	free(provider);
+	usdt_quarantine(provider);
 }
 
 /* ------------------------------------------------------------ fast paths */

@@ -50,4 +50,7 @@ USDT_HIDDEN int usdt_fail(usdt_provider_t *provider, usdt_error_t code, const ch
  * (size USDT_ERRMSG_MAX) and returns -1; usdt.c turns it into usdt_fail. */
 USDT_HIDDEN int usdt_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Poisoned objects go here instead of free() (quarantine.c). */
+USDT_HIDDEN void usdt_quarantine(void *obj);
+
 #endif
