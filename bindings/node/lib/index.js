@@ -1,0 +1,215 @@
+'use strict';
+/*
+ * usdt — USDT probes for Node.js on Linux (bpftrace, bcc, perf, GDB) over
+ * libusdt, with the API of dtrace-provider:
+ *
+ *   const d = require('usdt');           // was: require('dtrace-provider')
+ *   const dtp = d.createDTraceProvider('nodeapp');
+ *   const p1 = dtp.addProbe('probe1', 'int', 'char *', 'json');
+ *   dtp.enable();
+ *   p1.fire(() => [42, 'hello', { a: 1 }]);   // callback runs only when traced
+ *   dtp.fire('probe1', () => [1, 'x', []]);
+ *
+ *   bpftrace -p PID -e 'usdt:*:nodeapp:probe1 { printf("%d %s %s\n", arg0, str(arg1), str(arg2)); }'
+ *
+ * Differences from dtrace-provider, all on the Linux side:
+ *  - "int" arguments are 64-bit signed integers (dtrace-provider passed
+ *    64-bit words on x86_64 too); BigInt values are accepted.
+ *  - A '-' in a probe name becomes "__" in the USDT name (the convention of
+ *    Node's own probes: DTrace shows "__" as "-"), so 'log-info' is traced
+ *    as usdt:*:bunyan:log__info. Other characters outside [A-Za-z0-9_] are
+ *    refused with libusdt's message.
+ *  - An exception thrown by a fire callback propagates to the caller of
+ *    fire() (dtrace-provider swallowed it or aborted, depending on version).
+ *  - Two providers of the same name cannot be enabled at once in one
+ *    process: enable() of the second throws libusdt's error.
+ */
+
+const path = require('path');
+
+const kHandle = Symbol('usdt.handle');
+const kProvider = Symbol('usdt.provider');
+const kKinds = Symbol('usdt.kinds');
+const kProbes = Symbol('usdt.probes');
+
+let native = null;
+let loadError = null;
+for (const dir of ['Release', 'Debug']) {
+  try {
+    native = require(path.join(__dirname, '..', 'build', dir, 'usdt.node'));
+    break;
+  } catch (e) {
+    if (loadError === null) loadError = e;
+  }
+}
+if (native === null) {
+  // Like dtrace-provider: without the addon, fall back to no-op probes
+  // unless the caller insists.
+  const hard = process.env.USDT_REQUIRE === 'hard' ||
+               process.env.NODE_DTRACE_PROVIDER_REQUIRE === 'hard';
+  if (hard) throw loadError;
+} else {
+  loadError = null;
+}
+
+// dtrace-provider's mapping of type strings, by prefix; unknown types are
+// strings. Returns [kind for the addon, is json].
+function argKind(type) {
+  const t = String(type);
+  if (t.startsWith('json')) return ['string', true];
+  if (t.startsWith('char *')) return ['string', false];
+  if (t.startsWith('int')) return ['int', false];
+  return ['string', false];
+}
+
+function usdtName(name) {
+  return name.replace(/-/g, '__');
+}
+
+function stringifyArg(v) {
+  if (v === undefined) return 'undefined';
+  let s;
+  try {
+    s = JSON.stringify(v);
+  } catch (e) {
+    return '{ "error": "stringify failed" }';
+  }
+  return s === undefined ? 'undefined' : s;
+}
+
+class DTraceProbe {
+  constructor(provider, name, types, handle) {
+    // reference the provider, so that a probe alone keeps it alive
+    Object.defineProperty(this, kProvider, { value: provider, writable: true });
+    Object.defineProperty(this, kHandle, { value: handle, writable: true });
+    Object.defineProperty(this, kKinds, { value: types.map(argKind) });
+    Object.defineProperty(this, 'name', { value: name, enumerable: true });
+    Object.defineProperty(this, 'usdtName', { value: usdtName(name), enumerable: true });
+    Object.defineProperty(this, 'types', { value: types.map(String), enumerable: true });
+  }
+
+  // True while a tracer is attached to the probe (and its provider enabled).
+  get enabled() {
+    return native !== null && this[kHandle] !== null && native.isEnabled(this[kHandle]);
+  }
+
+  fire(cb, ...args) {
+    if (typeof cb !== 'function') {
+      throw new TypeError('Must give probe value callback as first argument');
+    }
+    return this._fire(cb, args);
+  }
+
+  _fire(cb, args) {
+    const h = this[kHandle];
+    if (native === null || h === null || !native.isEnabled(h)) return undefined;
+    const values = cb.apply(this, args);
+    if (!Array.isArray(values)) return undefined;
+    const kinds = this[kKinds];
+    let out = values;
+    for (let i = 0; i < kinds.length; i++) {
+      if (kinds[i][1]) {
+        if (out === values) out = values.slice(0, kinds.length);
+        out[i] = stringifyArg(values[i]);
+      }
+    }
+    native.fire(h, out);
+    return true;
+  }
+}
+
+class DTraceProvider {
+  constructor(name, module) {
+    if (typeof name !== 'string') {
+      throw new TypeError('Must give provider name as argument');
+    }
+    if (arguments.length > 2) {
+      throw new Error('Expected only provider name and module as arguments');
+    }
+    if (arguments.length === 2 && typeof module !== 'string') {
+      throw new TypeError('Must give module name as argument');
+    }
+    const handle = native === null ? null : native.createProvider(name, module);
+    Object.defineProperty(this, kHandle, { value: handle, writable: true });
+    Object.defineProperty(this, kProbes, { value: new Map() });
+    Object.defineProperty(this, 'name', { value: name });
+    Object.defineProperty(this, 'module', { value: module });
+  }
+
+  addProbe(name, ...types) {
+    name = String(name);
+    const existing = this[kProbes].get(name);
+    if (existing !== undefined && existing.types.join('\0') === types.map(String).join('\0')) {
+      this[name] = existing;
+      return existing;      // the same probe again: dtrace-provider code does this
+    }
+    let handle = null;
+    if (native !== null) {
+      const uname = usdtName(name);
+      handle = native.addProbe(this[kHandle], uname, uname, types.map((t) => argKind(t)[0]));
+    }
+    const probe = new DTraceProbe(this, name, types, handle);
+    this[kProbes].set(name, probe);
+    this[name] = probe;
+    return probe;
+  }
+
+  removeProbe(probe) {
+    if (!(probe instanceof DTraceProbe) || probe[kProvider] !== this) {
+      throw new Error('probe is not part of this provider');
+    }
+    if (this[probe.name] === probe) delete this[probe.name];
+    this[kProbes].delete(probe.name);
+    if (native !== null) {
+      native.removeProbe(this[kHandle], probe[kHandle]);
+    }
+    probe[kProvider] = null;
+    return true;
+  }
+
+  enable() {
+    if (native !== null) native.enable(this[kHandle]);
+  }
+
+  disable() {
+    if (native !== null) native.disable(this[kHandle]);
+  }
+
+  // Not in dtrace-provider: disable and free now rather than at collection.
+  destroy() {
+    if (native !== null && this[kHandle] !== null) native.free(this[kHandle]);
+  }
+
+  get enabled() {
+    return native !== null && this[kHandle] !== null && native.providerEnabled(this[kHandle]);
+  }
+
+  fire(name, cb, ...args) {
+    if (typeof name !== 'string') {
+      throw new TypeError('Must give probe name as first argument');
+    }
+    if (typeof cb !== 'function') {
+      throw new TypeError('Must give probe value callback as second argument');
+    }
+    const probe = this[kProbes].get(name);
+    if (probe === undefined) return undefined;      // unknown probe: nothing
+    probe._fire(cb, args);
+    return true;
+  }
+}
+
+function createDTraceProvider(name, module) {
+  if (arguments.length === 2) return new DTraceProvider(name, module);
+  if (arguments.length > 2) return new DTraceProvider(...arguments);
+  return new DTraceProvider(name);
+}
+
+module.exports = {
+  DTraceProvider,
+  DTraceProbe,
+  createDTraceProvider,
+  // extras
+  native: native !== null,
+  loadError,
+  version: native !== null ? native.version() : null,
+};
