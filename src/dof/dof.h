@@ -112,7 +112,8 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 struct usdt_dof_sites {
 	uint64_t dof_addr;                 /* dofhp_addr = dofhp_dof */
 	const char *module;                /* dofhp_mod, or NULL */
-	const uint64_t *probe_sites;       /* every intended probe site */
+	const uint64_t *probe_sites;       /* every intended probe site
+					      (NULL: no address checks) */
 	size_t nprobe_sites;
 	const uint64_t *isenabled_sites;   /* every intended is-enabled site */
 	size_t nisenabled_sites;

@@ -854,7 +854,7 @@ static int check_provider(struct vctx *c, const struct usdt_dof_sites *S,
 			}
 		}
 	}
-	if (S) {
+	if (S && S->probe_sites) {
 		if (have_relocs)
 			return vfail(c, 55, "libusdt: address checks need a "
 				     "document without relocations");
