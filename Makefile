@@ -47,7 +47,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all lib check test install uninstall bench clean tests demo
+.PHONY: all lib check test install uninstall bench clean tests demo deps
 all: lib $(TOOL_BINS)
 lib: $(SHLIB) $(BUILD)/libusdt.so $(STLIB) $(BUILD)/libusdt.pc
 
@@ -90,7 +90,10 @@ check test: tests
 	BUILD=$(BUILD) tests/run
 
 demo: lib $(PROG_BINS)
-	examples/demo.sh
+	BUILD=$(BUILD) examples/demo.sh
+
+deps:
+	tests/deps.sh
 
 bench: lib $(BENCH_BINS) $(PROG_BINS)
 	BUILD=$(BUILD) bench/run.sh
