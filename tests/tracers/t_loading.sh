@@ -11,7 +11,7 @@
 #  - SIGKILL: with a memfd nothing exists on disk at all; with a file, the
 #    next process using the file strategy removes the dead process's file.
 . "$(dirname "$0")/../lib.sh"
-need bpftrace unshare; need_root
+need bpftrace gdb tplist-bpfcc unshare; need_root
 NOMEMFD=$BUILD/tests/progs/no_memfd
 SPEC='ld:p:int,char *'
 
@@ -53,6 +53,10 @@ file=$(grep -o '/dev/shm/libusdt-[^ ]*' /proc/$TPID/maps | head -n 1)
 [ -n "$file" ] || fail "memfd refused: no fallback file mapped"
 got=$(read_p "$TPID"); [ "$got" = "GOT -2147483648 " ] || fail "file strategy: bpftrace read [$got]"
 ok "memfd refused by seccomp: falls back to $file, bpftrace reads the probe"
+tplist-bpfcc -p "$TPID" 2>/dev/null | grep -q "$file ld:p" || fail "tplist-bpfcc does not list the file-backed probe"
+ok "tplist-bpfcc lists the file-backed probe"
+timeout 60 gdb -p "$TPID" -batch -ex 'info probes stap' 2>/dev/null | grep -qE "^stap +ld +p .*$file" || fail "gdb does not list the file-backed probe"
+ok "gdb lists the file-backed probe"
 stop_target
 [ ! -e "$file" ] || fail "$file left after exit"
 ok "the fallback file is removed at exit"
