@@ -1,0 +1,133 @@
+'use strict';
+// The dtrace-provider API and its error behaviour, without a tracer.
+const test = require('node:test');
+const assert = require('node:assert');
+const d = require('..');
+
+test('the native addon is loaded', () => {
+  assert.strictEqual(d.native, true, String(d.loadError));
+  assert.match(d.version, /^\d+\.\d+\.\d+/);
+});
+
+test('createDTraceProvider argument errors', () => {
+  assert.throws(() => d.createDTraceProvider(), { name: 'TypeError', message: 'Must give provider name as argument' });
+  assert.throws(() => d.createDTraceProvider(5), TypeError);
+  assert.throws(() => d.createDTraceProvider('nodeapp', 5), { name: 'TypeError', message: 'Must give module name as argument' });
+  assert.throws(() => d.createDTraceProvider('nodeapp', 'm', 'x'), { message: 'Expected only provider name and module as arguments' });
+  assert.ok(new d.DTraceProvider('nodeapp') instanceof d.DTraceProvider);
+  assert.ok(d.createDTraceProvider('nodeapp', 'mymod') instanceof d.DTraceProvider);
+});
+
+test('library errors carry libusdt\'s message', () => {
+  assert.throws(() => d.createDTraceProvider('bad name'),
+    { code: 'USDT_ERROR_BADNAME', message: /provider name "bad name" has an illegal character/ });
+  assert.throws(() => d.createDTraceProvider('ends1'), { message: /ends with a digit/ });
+  const dtp = d.createDTraceProvider('apierr');
+  assert.throws(() => dtp.addProbe('a.b', 'int'), { code: 'USDT_ERROR_BADNAME', message: /probe name "a.b"/ });
+  assert.throws(() => d.createDTraceProvider('apiempty').enable(),
+    { code: 'USDT_ERROR_NOPROBES', message: 'provider apiempty has no probes' });
+  dtp.addProbe('p', 'int');
+  assert.throws(() => dtp.addProbe('p', 'char *'), { code: 'USDT_ERROR_DUP_PROBE', message: /already exists/ });
+  assert.throws(() => dtp.addProbe('many', ...new Array(33).fill('int')), RangeError);
+  dtp.enable();
+  const other = d.createDTraceProvider('apierr');
+  other.addProbe('q');
+  assert.throws(() => other.enable(), { code: 'USDT_ERROR_DUP_PROVIDER', message: /already enabled/ });
+  dtp.destroy();
+  other.enable();
+  other.destroy();
+});
+
+test('fire argument errors and unknown probes', () => {
+  const dtp = d.createDTraceProvider('apifire');
+  const p = dtp.addProbe('p1', 'int', 'int');
+  dtp.enable();
+  assert.throws(() => dtp.fire(1, () => []), { name: 'TypeError', message: 'Must give probe name as first argument' });
+  assert.throws(() => dtp.fire('p1'), { name: 'TypeError', message: 'Must give probe value callback as second argument' });
+  assert.throws(() => p.fire('x'), { name: 'TypeError', message: 'Must give probe value callback as first argument' });
+  // dtrace-provider's bad-probe test: firing non-probes never crashes
+  dtp.typenull = null;
+  dtp.typeobj1 = {};
+  dtp.typeobj2 = { fire: 5 };
+  dtp.typenum = 10;
+  for (const name of ['kaboom', 'fire', 'toString', 'typenull', 'typeobj1', 'typeobj2', 'typenum']) {
+    assert.strictEqual(dtp.fire(name, () => [1, 2]), undefined, name);
+  }
+  assert.strictEqual(dtp.fire('p1', () => [1, 2]), true);
+  dtp.destroy();
+});
+
+test('callbacks do not run while no tracer is attached', () => {
+  const dtp = d.createDTraceProvider('apicb');
+  const p = dtp.addProbe('p', 'int', 'char *', 'json');
+  let calls = 0;
+  const cb = () => { calls++; return [1, 'x', {}]; };
+  p.fire(cb);                          // never enabled
+  dtp.fire('p', cb);
+  dtp.enable();
+  for (let i = 0; i < 1000; i++) {
+    assert.strictEqual(p.fire(cb), undefined);
+    dtp.fire('p', cb);
+  }
+  assert.strictEqual(p.enabled, false);
+  dtp.disable();
+  p.fire(cb);
+  assert.strictEqual(calls, 0);
+  dtp.destroy();
+});
+
+test('probes are provider properties; the same probe twice is the same object', () => {
+  const dtp = d.createDTraceProvider('apiprops');
+  const p = dtp.addProbe('probe1', 'int');
+  assert.strictEqual(dtp.probe1, p);
+  assert.strictEqual(dtp.addProbe('probe1', 'int'), p);
+  const dash = dtp.addProbe('log-info', 'char *');
+  assert.strictEqual(dtp['log-info'], dash);
+  assert.strictEqual(dash.usdtName, 'log__info');
+  assert.strictEqual(dtp.removeProbe(dash), true);
+  assert.strictEqual(dtp['log-info'], undefined);
+  assert.throws(() => dtp.removeProbe(dash), /not part of this provider/);
+  dtp.destroy();
+});
+
+test('enable twice, disable/enable cycles, add while enabled', () => {
+  const dtp = d.createDTraceProvider('apicycle');
+  dtp.addProbe('a', 'int');
+  for (let i = 0; i < 5; i++) {
+    dtp.enable();
+    dtp.enable();
+    assert.strictEqual(dtp.enabled, true);
+    dtp.disable();
+    dtp.disable();
+    assert.strictEqual(dtp.enabled, false);
+  }
+  dtp.enable();
+  const b = dtp.addProbe('b', 'json');
+  assert.strictEqual(b.fire(() => [{}]), undefined);
+  dtp.destroy();
+  assert.strictEqual(dtp.enabled, false);
+  assert.strictEqual(b.fire(() => [{}]), undefined);
+});
+
+test('providers and probes survive garbage collection', { skip: typeof global.gc !== 'function' && 'run node with --expose-gc' }, () => {
+  let probe;
+  for (let i = 0; i < 100; i++) {
+    const dtp = d.createDTraceProvider('apigc');
+    probe = dtp.addProbe('p', 'int', 'char *');
+    dtp.enable();
+    dtp.disable();     // a collected provider is freed, which disables it
+  }
+  global.gc();
+  assert.strictEqual(probe.fire(() => [1, 'x']), undefined);
+  const dtp = d.createDTraceProvider('apigc');
+  dtp.addProbe('q');
+  dtp.enable();
+  dtp.destroy();
+});
+
+test('handles are checked by the addon', () => {
+  const native = require('../build/Release/usdt.node');
+  assert.throws(() => native.fire({}, []), TypeError);
+  assert.throws(() => native.isEnabled(null), TypeError);
+  assert.throws(() => native.enable(42), TypeError);
+});

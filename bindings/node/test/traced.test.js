@@ -1,0 +1,152 @@
+'use strict';
+// bpftrace attached to this Node process reads the exact values of probes of
+// every type (int, char *, json), fired through provider.fire() and
+// probe.fire(); the callbacks run only while bpftrace is attached.
+// Needs root and bpftrace; skipped without them unless USDT_TEST_TRACER=1
+// (tests/bindings/t_node.sh sets it, so a missing tracer is a failure).
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawn, spawnSync } = require('node:child_process');
+const d = require('..');
+
+const required = process.env.USDT_TEST_TRACER === '1';
+const bpftrace = process.env.BPFTRACE || 'bpftrace';
+const haveTracer = process.getuid() === 0 &&
+  spawnSync(bpftrace, ['--version'], { stdio: 'ignore' }).status === 0;
+const skip = !haveTracer && !required && 'needs root and bpftrace';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// name -> { types, values (what the callback returns), want (what bpftrace must print) }
+const PROBES = {
+  ints: {
+    types: ['int', 'int', 'int', 'int', 'int', 'int'],
+    values: [0, -1, 2147483647, -2147483648, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER],
+    want: ['0', '-1', '2147483647', '-2147483648', '9007199254740991', '-9007199254740991'],
+  },
+  bigints: {
+    types: ['int', 'int', 'int'],
+    values: [2n ** 63n - 1n, -(2n ** 63n), 4294967296n],
+    want: ['9223372036854775807', '-9223372036854775808', '4294967296'],
+  },
+  coerced: {
+    types: ['int', 'int', 'int', 'int', 'int', 'int'],
+    values: ['42', true, null, undefined, 3.9, -3.9],
+    want: ['42', '1', '0', '0', '3', '-3'],
+  },
+  strings: {
+    types: ['char *', 'char *', 'char *', 'char *', 'char *'],
+    values: ['hello', '', 'h\u00e9llo w\u00f6rld \u2713', 12345, undefined],
+    want: ['hello', '', 'h\u00e9llo w\u00f6rld \u2713', '12345', 'undefined'],
+  },
+  json: {
+    types: ['json', 'json', 'json', 'json'],
+    values: [{ a: 1, b: [true, null, 'x'] }, 'str', undefined, [1, 2.5, -3]],
+    want: ['{"a":1,"b":[true,null,"x"]}', '"str"', 'undefined', '[1,2.5,-3]'],
+  },
+  mixed: {
+    types: ['int', 'char *', 'json'],
+    values: [200, 'GET /index.html', { status: 'ok' }],
+    want: ['200', 'GET /index.html', '{"status":"ok"}'],
+  },
+  fewer: {
+    types: ['int', 'char *', 'json'],
+    values: [7],
+    want: ['7', 'undefined', 'undefined'],
+  },
+  'log-info': {       // traced as log__info
+    types: ['char *'],
+    values: ['{"msg":"hi","level":30}'],
+    want: ['{"msg":"hi","level":30}'],
+  },
+};
+
+function bpftraceProgram() {
+  let prog = '';
+  for (const [name, spec] of Object.entries(PROBES)) {
+    const uname = name.replace(/-/g, '__');
+    const fmt = spec.types.map((t) => (t === 'int' ? '%ld' : '%s')).join('|');
+    const args = spec.types.map((t, i) => (t === 'int' ? `, arg${i}` : `, str(arg${i})`)).join('');
+    prog += `usdt:*:nodetest:${uname} /@seen["${uname}"] == 0/ { @seen["${uname}"] = 1; ` +
+            `printf("GOT ${uname}|${fmt}|\\n"${args}); }\n`;
+  }
+  prog += 'usdt:*:nodetest:after /@seen["after"] == 0/ { @seen["after"] = 1; ' +
+          'printf("GOT after|%ld|%s|%ld|\\n", arg0, str(arg1), arg2); }\n';
+  prog += 'END { clear(@seen); }\n';
+  return prog;
+}
+
+test('bpftrace reads what Node fires', { skip, timeout: 120000 }, async () => {
+  assert.ok(haveTracer, 'bpftrace and root are required (USDT_TEST_TRACER=1)');
+  const dtp = d.createDTraceProvider('nodetest', 'traced.test.js');
+  const probes = {};
+  for (const [name, spec] of Object.entries(PROBES)) probes[name] = dtp.addProbe(name, ...spec.types);
+  const after = dtp.addProbe('after', 'int', 'char *', 'int');
+  dtp.enable();
+
+  const calls = {};
+  let afterArgs = null;
+  let n = 0;
+  const fireAll = () => {
+    n++;
+    for (const [name, spec] of Object.entries(PROBES)) {
+      const cb = function () {
+        assert.strictEqual(this, probes[name]);          // `this` is the probe
+        calls[name] = (calls[name] || 0) + 1;
+        return spec.values;
+      };
+      if (n % 2) probes[name].fire(cb); else dtp.fire(name, cb);
+    }
+    // extra fire() arguments are passed to the callback
+    dtp.fire('after', (a, b, c) => { afterArgs = [a, b, c]; return [a, b, c + 5]; }, 42, 'forty-two', 10);
+  };
+  const total = () => Object.values(calls).reduce((a, b) => a + b, 0);
+
+  // No tracer: callbacks never run.
+  for (let i = 0; i < 20; i++) { fireAll(); await sleep(10); }
+  assert.strictEqual(total(), 0, 'a callback ran while no tracer was attached');
+  assert.strictEqual(probes.ints.enabled, false);
+
+  const bt = spawn(bpftrace, ['-p', String(process.pid), '-e', bpftraceProgram()],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  bt.stdout.on('data', (b) => { out += b; });
+  bt.stderr.on('data', (b) => { err += b; });
+  const exited = new Promise((r) => bt.on('exit', r));
+
+  const names = Object.keys(PROBES).map((k) => k.replace(/-/g, '__')).concat(['after']);
+  const deadline = Date.now() + 60000;
+  let sawEnabled = false;
+  while (Date.now() < deadline && !names.every((k) => out.includes(`GOT ${k}|`))) {
+    if (bt.exitCode !== null) break;
+    sawEnabled = sawEnabled || probes.ints.enabled;
+    fireAll();
+    await sleep(20);
+  }
+  fireAll();
+  bt.kill('SIGINT');
+  const code = await exited;
+  assert.ok(names.every((k) => out.includes(`GOT ${k}|`)),
+    `bpftrace did not see every probe (exit ${code}):\n${out}\n${err}`);
+  assert.ok(sawEnabled, 'probe.enabled never became true while bpftrace was attached');
+
+  for (const [name, spec] of Object.entries(PROBES)) {
+    const uname = name.replace(/-/g, '__');
+    const line = out.split('\n').find((l) => l.startsWith(`GOT ${uname}|`));
+    const got = line.slice(`GOT ${uname}|`.length).split('|').slice(0, -1);
+    assert.deepStrictEqual(got, spec.want, `values of ${name}`);
+    assert.ok(calls[name] > 0, `callback of ${name} ran while traced`);
+  }
+  assert.deepStrictEqual(afterArgs, [42, 'forty-two', 10]);
+  assert.ok(out.includes('GOT after|42|forty-two|15|'), out);
+
+  // Detached: enabled goes back to false and callbacks stop.
+  for (let i = 0; i < 200 && probes.ints.enabled; i++) await sleep(25);
+  assert.strictEqual(probes.ints.enabled, false, 'probe still enabled after bpftrace exited');
+  const before = total();
+  for (let i = 0; i < 20; i++) { fireAll(); await sleep(5); }
+  assert.strictEqual(total(), before, 'a callback ran after the tracer detached');
+  dtp.destroy();
+  console.log(out.trim());
+});
