@@ -1,0 +1,242 @@
+/*
+ * lifecycle.c — cost of enabling, disabling and freeing providers, and the
+ * memory they take.
+ *
+ *   1. One provider with 1, 10, 100, 1 000, 10 000 and 100 000 probes
+ *      (2 "long" arguments each): wall time of usdt_provider_enable(),
+ *      usdt_provider_disable() and usdt_provider_free() (of the disabled
+ *      provider, which frees every definition: the creator's references are
+ *      dropped first), median over the runs; resident memory (statm) and
+ *      /proc/self/maps lines added by the enable, per probe.
+ *   2. 1000 providers (one probe each) enabled one after the other in one
+ *      process: enable time of the last ones against the first ones
+ *      (median of providers 991-1000 over median of 1-10, per run, then the
+ *      median of the runs), maps lines and resident memory per provider, and
+ *      the largest hole in the address space next to a provider mapping.
+ * Targets (issue 4): enable of 1 probe <= 20 us, of 1000 <= 1 ms, of
+ * 100 000 <= 150 ms; the 1000th provider <= 2x the first; <= 2 mappings per
+ * provider.
+ *
+ * BENCH_PLOT_DAT=path: also write "probes enable_us disable_us free_us"
+ * lines for bench/run.sh's gnuplot plot. Smoke mode stops at 10 000 probes
+ * and 200 providers.
+ */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "usdt.h"
+
+static const char *const types2[2] = { "long", "long" };
+
+static long statm_resident_pages(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, res = 0;
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res;
+}
+
+static long maps_lines(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Largest gap (bytes) between two of our mappings ("libusdt:" in their
+ * name) that are next to each other in the address space: what alignment
+ * padding between provider objects would cost. */
+static unsigned long max_gap_next_to_ours(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long prev_end = 0, max = 0;
+	int prev_ours = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long s, e;
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
+			continue;
+		int ours = strstr(line, "libusdt:") != NULL;
+		if (ours && prev_ours && s - prev_end > max)
+			max = s - prev_end;
+		prev_end = e;
+		prev_ours = ours;
+	}
+	fclose(f);
+	return max;
+}
+
+static usdt_provider_t *make_provider(const char *name, size_t nprobes)
+{
+	usdt_provider_t *p = usdt_create_provider(name, "bench");
+	if (p == NULL)
+		return NULL;
+	for (size_t i = 0; i < nprobes; i++) {
+		char pname[32];
+		snprintf(pname, sizeof pname, "p%zu", i);
+		usdt_probedef_t *pd = usdt_create_probe("bench", pname, 2, (const char **)types2);
+		if (pd == NULL || usdt_provider_add_probe(p, pd) != 0) {
+			fprintf(stderr, "lifecycle: %s\n", usdt_last_errstr());
+			exit(1);
+		}
+		usdt_probe_release(pd);      /* the provider holds the only reference */
+	}
+	return p;
+}
+
+static void fmt_probes(char *buf, size_t len, size_t n)
+{
+	if (n >= 1000)
+		snprintf(buf, len, "%zu %03zu", n / 1000, n % 1000);
+	else
+		snprintf(buf, len, "%zu", n);
+}
+
+int main(void)
+{
+	static const size_t sizes[] = { 1, 10, 100, 1000, 10000, 100000 };
+	int smoke = bench_smoke();
+	int runs = bench_runs();
+	size_t nsizes = smoke ? 5 : 6;
+	int nprov = smoke ? 200 : 1000;
+	int cpu = bench_pin();
+	const char *dat = getenv("BENCH_PLOT_DAT");
+	FILE *plot = dat != NULL && dat[0] ? fopen(dat, "w") : NULL;
+
+	bench_header("lifecycle: enable / disable / free, memory");
+	printf("# %d runs per size, pinned to CPU %d\n", runs, cpu);
+
+	/* warm-up: the first enable of a process sets up the reader registry */
+	usdt_provider_t *w = make_provider("lcwarm", 1);
+	usdt_provider_enable(w);
+	usdt_provider_free(w);
+
+	double per_probe_1000 = 0;
+	for (size_t s = 0; s < nsizes; s++) {
+		size_t n = sizes[s];
+		double en[BENCH_MAX_RUNS], dis[BENCH_MAX_RUNS], fr[BENCH_MAX_RUNS];
+		double rss[BENCH_MAX_RUNS], maps[BENCH_MAX_RUNS];
+		for (int r = 0; r < runs; r++) {
+			usdt_provider_t *p = make_provider("lcsize", n);
+			long rss0 = statm_resident_pages(), maps0 = maps_lines();
+			double t0 = bench_now_ns();
+			if (usdt_provider_enable(p) != 0) {
+				fprintf(stderr, "lifecycle: enable %zu: %s\n", n, usdt_errstr(p));
+				return 1;
+			}
+			double t1 = bench_now_ns();
+			rss[r] = (double)(statm_resident_pages() - rss0) * (double)sysconf(_SC_PAGESIZE);
+			maps[r] = (double)(maps_lines() - maps0);
+			double t2 = bench_now_ns();
+			usdt_provider_disable(p);
+			double t3 = bench_now_ns();
+			usdt_provider_free(p);
+			double t4 = bench_now_ns();
+			en[r] = (t1 - t0) / 1e3;
+			dis[r] = (t3 - t2) / 1e3;
+			fr[r] = (t4 - t3) / 1e3;
+		}
+		double men = bench_median(en, runs), mdis = bench_median(dis, runs), mfr = bench_median(fr, runs);
+		double mrss = bench_median(rss, runs), mmaps = bench_median(maps, runs);
+		char np[32], name[96], target[32] = "";
+		const char *status = "";
+		fmt_probes(np, sizeof np, n);
+		if (n == 1) {
+			snprintf(target, sizeof target, "<= 20 us");
+			status = bench_status(1, men <= 20);
+		} else if (n == 1000) {
+			snprintf(target, sizeof target, "<= 1000 us");
+			status = bench_status(1, men <= 1000);
+			per_probe_1000 = men / 1000;
+		} else if (n == 100000) {
+			snprintf(target, sizeof target, "<= 150000 us");
+			status = bench_status(1, men <= 150000);
+		}
+		snprintf(name, sizeof name, "enable, %s probes", np);
+		bench_row("lifecycle", name, men, "us", -1, "", target, status);
+		snprintf(name, sizeof name, "disable, %s probes", np);
+		bench_row("lifecycle", name, mdis, "us", -1, "", "", "");
+		snprintf(name, sizeof name, "free, %s probes", np);
+		bench_row("lifecycle", name, mfr, "us", -1, "", "", "");
+		if (n >= 10000 && per_probe_1000 > 0) {
+			double lin = men / (double)n / per_probe_1000;
+			snprintf(name, sizeof name, "enable per probe at %s / at 1 000", np);
+			bench_row("lifecycle", name, men / (double)n * 1e3, "ns", lin, "per probe at 1 000", "linear",
+			          bench_status(1, lin <= 1.5));
+		}
+		snprintf(name, sizeof name, "resident memory of the enable, %s probes", np);
+		bench_row("lifecycle", name, mrss / 1024, "KiB", -1, "", "", "");
+		snprintf(name, sizeof name, "maps lines added by the enable, %s probes", np);
+		bench_row("lifecycle", name, mmaps, "lines", -1, "", "", "");
+		if (plot != NULL)
+			fprintf(plot, "%zu %.3f %.3f %.3f\n", n, men, mdis, mfr);
+		if (n == sizes[nsizes - 1]) {
+			snprintf(name, sizeof name, "resident memory per probe (%s probes)", np);
+			bench_row("lifecycle", name, mrss / (double)n, "bytes", -1, "", "", "");
+		}
+	}
+	if (plot != NULL)
+		fclose(plot);
+
+	/* Many providers in one process. */
+	double first[BENCH_MAX_RUNS], last[BENCH_MAX_RUNS], ratio[BENCH_MAX_RUNS];
+	double mapsper[BENCH_MAX_RUNS], rssper[BENCH_MAX_RUNS], gap[BENCH_MAX_RUNS];
+	usdt_provider_t **provs = calloc((size_t)nprov, sizeof *provs);
+	double *t = calloc((size_t)nprov, sizeof *t);
+	if (provs == NULL || t == NULL)
+		return 1;
+	for (int r = 0; r < runs; r++) {
+		for (int i = 0; i < nprov; i++) {
+			char name[16];   /* provider names may not end in a digit: lp + 3 letters */
+			snprintf(name, sizeof name, "lp%c%c%c", 'a' + i / 676, 'a' + i / 26 % 26, 'a' + i % 26);
+			provs[i] = make_provider(name, 1);
+		}
+		long rss0 = statm_resident_pages(), maps0 = maps_lines();
+		for (int i = 0; i < nprov; i++) {
+			double t0 = bench_now_ns();
+			if (usdt_provider_enable(provs[i]) != 0) {
+				fprintf(stderr, "lifecycle: provider %d: %s\n", i, usdt_errstr(provs[i]));
+				return 1;
+			}
+			t[i] = (bench_now_ns() - t0) / 1e3;
+		}
+		mapsper[r] = (double)(maps_lines() - maps0) / nprov;
+		rssper[r] = (double)(statm_resident_pages() - rss0) * (double)sysconf(_SC_PAGESIZE) / nprov;
+		gap[r] = (double)max_gap_next_to_ours();
+		first[r] = bench_median(t, 10);
+		last[r] = bench_median(t + nprov - 10, 10);
+		ratio[r] = last[r] / first[r];
+		for (int i = 0; i < nprov; i++)
+			usdt_provider_free(provs[i]);
+	}
+	char name[96];
+	bench_row("lifecycle", "enable of providers 1-10 (one probe each)", bench_median(first, runs), "us", -1, "",
+	          "", "");
+	snprintf(name, sizeof name, "enable of providers %d-%d", nprov - 9, nprov);
+	double rat = bench_median(ratio, runs);
+	bench_row("lifecycle", name, bench_median(last, runs), "us", rat, "providers 1-10", "<= 2x",
+	          bench_status(1, rat <= 2));
+	double mp = bench_median(mapsper, runs);
+	bench_row("lifecycle", "maps lines per provider", mp, "lines", -1, "", "<= 2", bench_status(1, mp <= 2));
+	bench_row("lifecycle", "resident memory per provider", bench_median(rssper, runs) / 1024, "KiB", -1, "", "",
+	          "");
+	double g = bench_median(gap, runs) / 1024;
+	bench_row("lifecycle", "largest hole between provider mappings", g, "KiB", -1, "", "< 1 MiB",
+	          bench_status(1, g < 1024));
+	free(provs);
+	free(t);
+	return 0;
+}
