@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 need node npm bpftrace; need_root
 NB=bindings/node
-[ -e "$BUILD/libusdt.a" ] || make -s lib >/dev/null || fail "cannot build libusdt"
+. tests/bindings/libusdt.sh
 
 # node-gyp: on PATH, else npm's own copy, else from the npm registry.
 gyp=()
@@ -29,8 +29,8 @@ nodedir=()
 [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
 
 addon=$NB/build/Release/usdt.node
-if [ ! -f "$addon" ] || [ -n "$(find "$NB/src" "$NB/binding.gyp" "$BUILD/libusdt.a" -newer "$addon" 2>/dev/null | head -n 1)" ]; then
-  (cd "$NB" && LIBUSDT_NO_MAKE=1 BUILD=$BUILD "${gyp[@]}" rebuild "${nodedir[@]}") > "$TMP/gyp.log" 2>&1 || { tail -n 30 "$TMP/gyp.log"; fail "node-gyp rebuild failed"; }
+if [ ! -f "$addon" ] || [ -n "$(find "$NB/src" "$NB/binding.gyp" "$LIBDIR/libusdt.a" -newer "$addon" 2>/dev/null | head -n 1)" ]; then
+  (cd "$NB" && LIBUSDT_NO_MAKE=1 BUILD=$LIBDIR "${gyp[@]}" rebuild "${nodedir[@]}") > "$TMP/gyp.log" 2>&1 || { tail -n 30 "$TMP/gyp.log"; fail "node-gyp rebuild failed"; }
   ok "built the addon: ${gyp[*]} rebuild ${nodedir[*]}"
 fi
 ok "node $(node --version), addon $addon"
@@ -48,7 +48,7 @@ app=$TMP/app
 mkdir -p "$app"
 echo '{ "name": "app", "version": "1.0.0", "private": true }' > "$app/package.json"
 nbabs=$PWD/$NB
-(cd "$app" && npm install --no-audit --no-fund "dtrace-provider@file:$nbabs") > "$TMP/npm.log" 2>&1 ||
+(cd "$app" && BUILD=$LIBDIR npm install --no-audit --no-fund "dtrace-provider@file:$nbabs") > "$TMP/npm.log" 2>&1 ||
   { cat "$TMP/npm.log"; fail "npm install of $NB failed"; }
 ok "npm install dtrace-provider@file:$NB"
 cat > "$app/app.js" <<'JS'

@@ -7,8 +7,8 @@
 # probe.enabled is True while bpftrace is attached and False before/after.
 . "$(dirname "$0")/../lib.sh"
 need bpftrace python3; need_root
-[ -e "$BUILD/libusdt.so" ] || make -s lib >/dev/null || fail "cannot build libusdt"
-export LIBUSDT_PATH=$PWD/$BUILD/libusdt.so PYTHONDONTWRITEBYTECODE=1
+. tests/bindings/libusdt.sh
+export LIBUSDT_PATH=$LIBDIR/libusdt.so PYTHONDONTWRITEBYTECODE=1
 PY=bindings/python
 
 # /usr/bin/python3 and the python3 on PATH (pyenv), once each

@@ -15,9 +15,10 @@ from_dir() {  # $1 = source tree or prefix
   if [ -f "$d/Makefile" ] && [ -f "$d/include/usdt.h" ]; then
     if [ "$what" = lib ] && [ -z "${LIBUSDT_NO_MAKE:-}" ]; then
       echo "libusdt: make -C $d lib" >&2
-      make -C "$d" lib >&2 || { echo "libusdt: building the C library failed" >&2; exit 1; }
+      make -C "$d" lib ${BUILD:+BUILD="$BUILD"} >&2 || { echo "libusdt: building the C library failed" >&2; exit 1; }
     fi
-    inc=$d/include; lib=$d/${BUILD:-build}/libusdt.a
+    inc=$d/include
+    case ${BUILD:-build} in /*) lib=$BUILD/libusdt.a ;; *) lib=$d/${BUILD:-build}/libusdt.a ;; esac
   else
     inc=$d/include; lib=$d/lib/libusdt.a
   fi
