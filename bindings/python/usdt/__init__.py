@@ -266,7 +266,7 @@ class Probe:
                 lo, hi = 0, (1 << bits) - 1
             conv.append((kind, lo, hi))
         self._conv = tuple(conv)
-        self._argv_type = ctypes.c_void_p * max(1, len(types))
+        self._argv_type = ctypes.c_char_p * max(1, len(types))
 
     def _probe_ptr(self):
         pd = self._pd
@@ -286,16 +286,17 @@ class Probe:
         return self._provider
 
     def _convert(self, args):
-        """Check args against the declared types; return (words, keepalive)."""
-        if len(args) != len(self._conv):
+        """Check args against the declared types; return the values for the
+        argv array (ints as 64-bit words, bytes for strings, None for NULL)."""
+        conv = self._conv
+        if len(args) != len(conv):
             raise TypeError("probe %s takes %d argument%s, %d given" % (
-                self.name, len(self._conv), "" if len(self._conv) == 1 else "s", len(args)))
-        words = []
-        keep = []
-        for i, (a, (kind, lo, hi)) in enumerate(zip(args, self._conv)):
+                self.name, len(conv), "" if len(conv) == 1 else "s", len(args)))
+        out = list(args)
+        for i, a in enumerate(args):
+            kind, lo, hi = conv[i]
             if kind == _STR:
                 if a is None:
-                    words.append(None)
                     continue
                 if isinstance(a, str):
                     b = a.encode("utf-8")
@@ -306,21 +307,20 @@ class Probe:
                         i, self.name, self.types[i], type(a).__name__))
                 if b"\0" in b:
                     raise ValueError("argument %d of probe %s contains a NUL character" % (i, self.name))
-                keep.append(b)
-                words.append(ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value)
+                out[i] = b
                 continue
-            if kind == _PTR and a is None:
-                words.append(None)
+            if a is None and kind == _PTR:
                 continue
-            if isinstance(a, float) or not hasattr(a, "__index__"):
-                raise TypeError("argument %d of probe %s (%s) must be an integer, not %s" % (
-                    i, self.name, self.types[i], type(a).__name__))
-            v = operator.index(a)
-            if not lo <= v <= hi:
+            if type(a) is not int:
+                if isinstance(a, float) or not hasattr(a, "__index__"):
+                    raise TypeError("argument %d of probe %s (%s) must be an integer, not %s" % (
+                        i, self.name, self.types[i], type(a).__name__))
+                a = operator.index(a)
+            if not lo <= a <= hi:
                 raise OverflowError("argument %d of probe %s: %d is out of range for %s [%d, %d]" % (
-                    i, self.name, v, self.types[i], lo, hi))
-            words.append(v & _MASK64)
-        return words, keep
+                    i, self.name, a, self.types[i], lo, hi))
+            out[i] = a & _MASK64
+        return out
 
     def fire(self, *args):
         """Fire the probe with one argument per declared type.
@@ -328,13 +328,15 @@ class Probe:
         The arguments are always checked (so mistakes show without a tracer);
         returns True if a tracer was attached and saw the fire, else False.
         """
-        words, keep = self._convert(args)
-        p = self._probe_ptr()
+        values = self._convert(args)
+        pd = self._pd
+        p = pd.contents.probe if pd is not None else None    # NULL while disabled
         if not p or not _lib.usdt_is_enabled(p):
             return False
-        argv = self._argv_type(*words)
-        _lib.usdt_fire_probe(p, len(words), argv)
-        del keep                            # the encoded strings lived until here
+        # a char * array: ints are stored as addresses/words, bytes as
+        # pointers to their buffers, kept alive by the array during the call
+        argv = self._argv_type(*values)
+        _lib.usdt_fire_probe(p, len(values), argv)
         return True
 
     def release(self):

@@ -104,7 +104,7 @@ usdt_provider_free = _decl("usdt_provider_free", None, PROVIDER_P)
 usdt_probe_release = _decl("usdt_probe_release", None, PROBEDEF_P)
 usdt_is_enabled = _decl("usdt_is_enabled", ctypes.c_int, ctypes.c_void_p)
 usdt_fire_probe = _decl("usdt_fire_probe", None, ctypes.c_void_p, ctypes.c_size_t,
-                        ctypes.POINTER(ctypes.c_void_p))
+                        ctypes.c_void_p)      # void **argv: an array of words
 usdt_errstr = _decl("usdt_errstr", ctypes.c_char_p, PROVIDER_P)
 usdt_last_error = _decl("usdt_last_error", ctypes.c_int)
 usdt_last_errstr = _decl("usdt_last_errstr", ctypes.c_char_p)
