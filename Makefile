@@ -47,7 +47,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all lib check test install uninstall bench clean tests demo deps
+.PHONY: all lib check test install uninstall bench clean tests demo deps check-asan check-tsan
 all: lib $(TOOL_BINS)
 lib: $(SHLIB) $(BUILD)/libusdt.so $(STLIB) $(BUILD)/libusdt.pc
 
@@ -88,6 +88,16 @@ $(BUILD)/bench/%: bench/%.c $(STLIB) $(HDRS)
 tests: lib $(TEST_BINS) $(PROG_BINS) $(TOOL_BINS)
 check test: tests
 	BUILD=$(BUILD) tests/run
+
+# The whole suite again with the library, tests and test programs built with
+# AddressSanitizer+UBSan (leak checking on), and the C tests with
+# ThreadSanitizer (clang).
+check-asan:
+	$(MAKE) SAN=asan BUILD=build-asan tests
+	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run
+check-tsan:
+	$(MAKE) CC=clang SAN=tsan BUILD=build-tsan tests
+	BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run unit/
 
 demo: lib $(PROG_BINS)
 	BUILD=$(BUILD) examples/demo.sh
