@@ -55,7 +55,7 @@ run lifecycle
 if [ -n "${LIBSTAPSDT_DIR:-}" ]; then
   if [ -f "$LIBSTAPSDT_DIR/out/libstapsdt.a" ]; then
     cc -std=gnu11 -O2 -Ibench -I"$LIBSTAPSDT_DIR/src" -o "$OUT/peer-libstapsdt" bench/peer/libstapsdt.c \
-       "$LIBSTAPSDT_DIR/out/libstapsdt.a" -lelf -ldl -lm && "$OUT/peer-libstapsdt" || { echo "bench: ERROR: libstapsdt comparison failed"; rc=1; }
+       "$LIBSTAPSDT_DIR/out/libstapsdt.a" -lelf -ldl -lm -Wl,-z,noexecstack && "$OUT/peer-libstapsdt" || { echo "bench: ERROR: libstapsdt comparison failed"; rc=1; }
   else
     echo "bench: NOTE: LIBSTAPSDT_DIR=$LIBSTAPSDT_DIR has no out/libstapsdt.a (build it with make there)"
   fi
