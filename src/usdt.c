@@ -40,9 +40,17 @@ struct enabled_name {
 };
 static struct enabled_name *enabled_names;
 
+/* A fork() while another thread holds the lock must not leave the child
+ * with a lock nobody will release. */
+static void names_prepare(void) { pthread_mutex_lock(&enabled_lock); }
+static void names_release(void) { pthread_mutex_unlock(&enabled_lock); }
+static void names_atfork(void) { pthread_atfork(names_prepare, names_release, names_release); }
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
 static int claim_name(usdt_provider_t *provider)
 {
 	int rc = 0;
+	pthread_once(&names_once, names_atfork);
 	pthread_mutex_lock(&enabled_lock);
 	for (struct enabled_name *e = enabled_names; e != NULL; e = e->next) {
 		if (strcmp(e->provider->name, provider->name) == 0) {
