@@ -131,3 +131,45 @@ test('handles are checked by the addon', () => {
   assert.throws(() => native.isEnabled(null), TypeError);
   assert.throws(() => native.enable(42), TypeError);
 });
+
+test('worker threads: workers load, use and unload the addon; the process survives', () => {
+  // In a fresh process, so that a worker is the first to load the addon and
+  // Node unloads it when that worker exits.
+  const { spawnSync } = require('node:child_process');
+  const mod = JSON.stringify(require.resolve('..'));
+  const worker = `
+    const d = require(${mod});
+    const p = d.createDTraceProvider('apiworker');
+    const a = p.addProbe('a', 'int', 'json');
+    p.enable();
+    for (let i = 0; i < 1000; i++) a.fire(() => [i, { i }]);
+    if (require('node:worker_threads').workerData) p.destroy();   // else freed at teardown
+    require('node:worker_threads').parentPort.postMessage(d.native);`;
+  const main = `
+    const { Worker } = require('node:worker_threads');
+    const run = (destroy) => new Promise((resolve, reject) => {
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: destroy });
+      let msg;
+      w.on('message', (m) => { msg = m; });
+      w.on('error', reject);
+      w.on('exit', () => resolve(msg));
+    });
+    (async () => {
+      const got = [await run(true), await run(false)];
+      const d = require(${mod});                // the workers' providers are gone
+      const p = d.createDTraceProvider('apiworker');
+      p.addProbe('x');
+      p.enable();
+      p.destroy();
+      const q = d.createDTraceProvider('apimain');
+      q.addProbe('y');
+      q.enable();
+      got.push(await run(true));                // a worker beside the main thread
+      q.destroy();
+      console.log('OK ' + got.join(','));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', main], { encoding: 'utf8', timeout: 60000 });
+  assert.strictEqual(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.strictEqual(r.stdout.trim(), 'OK true,true,true');
+});

@@ -57,8 +57,9 @@ def _candidates():
     if env:
         yield env, True
     here = os.path.dirname(os.path.abspath(__file__))       # .../bindings/python/usdt
-    tree = os.path.normpath(os.path.join(here, "..", "..", "..", "build", "libusdt.so"))
-    yield tree, False
+    root = os.path.normpath(os.path.join(here, "..", "..", ".."))
+    if os.path.exists(os.path.join(root, "include", "usdt.h")):   # in a libusdt tree
+        yield os.path.join(root, "build", "libusdt.so"), False
     found = ctypes.util.find_library("usdt")
     if found:
         yield found, False
