@@ -3,10 +3,14 @@
  * into an ELF object (elf_image.c), load it (loader.c), and bind each probe
  * to its site and semaphore in the loaded object.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 
 #include "arch/arch.h"
 #include "backend.h"
@@ -32,7 +36,10 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 }
 
 /* A build-id unique to this load: perf caches objects by build-id, and
- * refuses a known build-id seen under another path. */
+ * refuses a known build-id seen under another path. The pid, a counter
+ * and the time make it unique; the provider name and the probe count are
+ * mixed in as well (not every probe name: that would be one more pass over
+ * a large provider's scattered names for nothing). */
 static void make_build_id(const usdt_provider_t *provider, const struct usdt_generation *gen,
                           uint8_t out[USDT_ELF_BUILD_ID_SIZE])
 {
@@ -40,8 +47,7 @@ static void make_build_id(const usdt_provider_t *provider, const struct usdt_gen
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t h = fnv1a(0xcbf29ce484222325ull, provider->name);
-	for (size_t i = 0; i < gen->nprobes; i++)
-		h = fnv1a(h, gen->defs[i]->name);
+	h ^= mix64(gen->nprobes);
 	h ^= mix64((uint64_t)getpid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	h ^= mix64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
 	for (size_t i = 0; i < USDT_ELF_BUILD_ID_SIZE; i += 8) {
@@ -51,32 +57,105 @@ static void make_build_id(const usdt_provider_t *provider, const struct usdt_gen
 	}
 }
 
+/* Same argument signature (count and signed sizes) as the previous probe? */
+static int same_signature(const usdt_probedef_t *a, const usdt_probedef_t *b)
+{
+	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0;
+}
+
+/*
+ * The note argument string of every probe, packed into one buffer: a
+ * probe with the same signature as the one before it shares its string
+ * (the common case: providers declare many probes of a few shapes), so
+ * the work and the memory are proportional to the distinct strings, not
+ * to n x ARGSPEC_MAX (a 100 000-probe provider would touch 51 MB).
+ * Returns the buffer (free it), or NULL with a message in err.
+ */
+static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_probe *probes, char *err)
+{
+	size_t cap = 4096, used = 0;
+	size_t *off = malloc(gen->nprobes * sizeof *off);
+	char *buf = malloc(cap), one[ARGSPEC_MAX];
+	if (off == NULL || buf == NULL)
+		goto nomem;
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		const usdt_probedef_t *pd = gen->defs[i];
+		if (i > 0 && same_signature(pd, gen->defs[i - 1])) {
+			off[i] = off[i - 1];
+			continue;
+		}
+		int len = usdt_arch_argspec(one, sizeof one, pd->argc, (const int8_t *)pd->_argsize);
+		if (len < 0) {
+			usdt_errf(err, "probe %s: argument spec too long", pd->name);
+			goto fail;
+		}
+		if (used + (size_t)len + 1 > cap) {
+			while (used + (size_t)len + 1 > cap)
+				cap *= 2;
+			char *b = realloc(buf, cap);
+			if (b == NULL)
+				goto nomem;
+			buf = b;
+		}
+		memcpy(buf + used, one, (size_t)len + 1);
+		off[i] = used;
+		used += (size_t)len + 1;
+	}
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		probes[i].name = gen->defs[i]->name;
+		probes[i].namelen = strlen(probes[i].name);
+		probes[i].argspec = buf + off[i];
+		probes[i].speclen = strlen(probes[i].argspec);
+	}
+	free(off);
+	return buf;
+nomem:
+	usdt_errf(err, "out of memory");
+fail:
+	free(off);
+	free(buf);
+	return NULL;
+}
+
+/* Does the dynamic loader leave a read-only .dynamic alone? glibc does
+ * since 2.35 (l_ld_readonly); older glibc relocates it in place. Other C
+ * libraries get the writable layout, which works everywhere. */
+static int loader_accepts_ro_dynamic(void)
+{
+#ifdef __GLIBC__
+	static int cached = -1;
+	int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (v < 0) {
+		int major = 0, minor = 0;
+		v = sscanf(gnu_get_libc_version(), "%d.%d", &major, &minor) == 2 &&
+		    (major > 2 || (major == 2 && minor >= 35));
+		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+	}
+	return v;
+#else
+	return 0;
+#endif
+}
+
 int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *gen, char *err)
 {
 	size_t n = gen->nprobes;
 	struct usdt_elf_probe *probes = calloc(n, sizeof *probes);
-	char *specs = malloc(n * ARGSPEC_MAX);
+	char *specs = NULL;
 	struct usdt_loaded *obj = calloc(1, sizeof *obj);
 	uint8_t *image = NULL;
 	int rc = -1;
 
-	if (probes == NULL || specs == NULL || obj == NULL) {
+	if (probes == NULL || obj == NULL) {
 		usdt_errf(err, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		usdt_probedef_t *pd = gen->defs[i];
-		char *spec = specs + i * ARGSPEC_MAX;
-		if (usdt_arch_argspec(spec, ARGSPEC_MAX, pd->argc, (const int8_t *)pd->_argsize) < 0) {
-			usdt_errf(err, "probe %s: argument spec too long", pd->name);
-			goto out;
-		}
-		probes[i].name = pd->name;
-		probes[i].argspec = spec;
-	}
+	specs = make_argspecs(gen, probes, err);
+	if (specs == NULL)
+		goto out;
 	uint8_t build_id[USDT_ELF_BUILD_ID_SIZE];
 	make_build_id(provider, gen, build_id);
-	struct usdt_elf_desc desc = { provider->name, probes, n, build_id };
+	struct usdt_elf_desc desc = { provider->name, probes, n, build_id, loader_accepts_ro_dynamic() };
 	struct usdt_elf_layout layout;
 	if (usdt_elf_build(&desc, &image, &layout, err) != 0)
 		goto out;

@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One probe to lay out. argspec is the note's argument string. */
+/* One probe to lay out. argspec is the note's argument string; the
+ * lengths (strlen) are given so that a large provider's names, scattered
+ * over the heap, are read as few times as possible. */
 struct usdt_elf_probe {
 	const char *name;
 	const char *argspec;
+	size_t namelen, speclen;
 };
 
 struct usdt_elf_desc {
@@ -19,6 +22,7 @@ struct usdt_elf_desc {
 	const struct usdt_elf_probe *probes;
 	size_t nprobes;
 	const uint8_t *build_id;          /* USDT_ELF_BUILD_ID_SIZE bytes */
+	int ro_dynamic;                   /* .dynamic in the read-only segment */
 };
 
 #define USDT_ELF_BUILD_ID_SIZE 20
@@ -27,6 +31,7 @@ struct usdt_elf_desc {
 struct usdt_elf_layout {
 	size_t size;             /* image size in bytes */
 	uint64_t text;           /* first probe site; site i at text + i*stride */
+	uint64_t extra_text;     /* where extra_text was placed (16-aligned) */
 	uint64_t probes;         /* first semaphore; semaphore i at probes + 2*i */
 	uint64_t stapsdt_base;
 	uint64_t rw_offset;      /* start of the writable segment */
