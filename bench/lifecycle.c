@@ -6,7 +6,9 @@
  *      (2 "long" arguments each): wall time of usdt_provider_enable(),
  *      usdt_provider_disable() and usdt_provider_free() (of the disabled
  *      provider, which frees every definition: the creator's references are
- *      dropped first), median over the runs; resident memory (statm) and
+ *      dropped first), median over the runs (free: one run at 100 000,
+ *      see REBUILD_MAX); the time to create the provider and add the probes;
+ *      resident memory (statm) and
  *      /proc/self/maps lines added by the enable, per probe.
  *   2. 1000 providers (one probe each) enabled one after the other in one
  *      process: enable time of the last ones against the first ones
@@ -28,6 +30,9 @@
 #include "usdt.h"
 
 static const char *const types2[2] = { "long", "long" };
+
+/* Largest provider rebuilt for every run (see the size loop). */
+#define REBUILD_MAX 10000
 
 static long statm_resident_pages(void)
 {
@@ -128,9 +133,21 @@ int main(void)
 	for (size_t s = 0; s < nsizes; s++) {
 		size_t n = sizes[s];
 		double en[BENCH_MAX_RUNS], dis[BENCH_MAX_RUNS], fr[BENCH_MAX_RUNS];
-		double rss[BENCH_MAX_RUNS], maps[BENCH_MAX_RUNS];
+		double rss[BENCH_MAX_RUNS], maps[BENCH_MAX_RUNS], mk[BENCH_MAX_RUNS];
+		/* Building a provider costs O(n^2) (usdt_provider_add_probe
+		 * checks the whole list for a duplicate): ~45 s for 100 000
+		 * probes. Above REBUILD_MAX one provider serves every run of
+		 * enable/disable and free is timed once. */
+		int rebuild = n <= REBUILD_MAX, nfree = 0;
+		usdt_provider_t *p = NULL;
 		for (int r = 0; r < runs; r++) {
-			usdt_provider_t *p = make_provider("lcsize", n);
+			if (p == NULL) {
+				double tm = bench_now_ns();
+				p = make_provider("lcsize", n);
+				mk[r] = (bench_now_ns() - tm) / 1e3;
+			} else {
+				mk[r] = mk[r - 1];
+			}
 			long rss0 = statm_resident_pages(), maps0 = maps_lines();
 			double t0 = bench_now_ns();
 			if (usdt_provider_enable(p) != 0) {
@@ -143,13 +160,16 @@ int main(void)
 			double t2 = bench_now_ns();
 			usdt_provider_disable(p);
 			double t3 = bench_now_ns();
-			usdt_provider_free(p);
-			double t4 = bench_now_ns();
+			if (rebuild || r == runs - 1) {
+				usdt_provider_free(p);
+				p = NULL;
+				fr[nfree++] = (bench_now_ns() - t3) / 1e3;
+			}
 			en[r] = (t1 - t0) / 1e3;
 			dis[r] = (t3 - t2) / 1e3;
-			fr[r] = (t4 - t3) / 1e3;
 		}
-		double men = bench_median(en, runs), mdis = bench_median(dis, runs), mfr = bench_median(fr, runs);
+		double men = bench_median(en, runs), mdis = bench_median(dis, runs), mfr = bench_median(fr, nfree);
+		double mmk = bench_median(mk, runs);
 		double mrss = bench_median(rss, runs), mmaps = bench_median(maps, runs);
 		char np[32], name[96], target[32] = "";
 		const char *status = "";
@@ -169,8 +189,10 @@ int main(void)
 		bench_row("lifecycle", name, men, "us", -1, "", target, status);
 		snprintf(name, sizeof name, "disable, %s probes", np);
 		bench_row("lifecycle", name, mdis, "us", -1, "", "", "");
-		snprintf(name, sizeof name, "free, %s probes", np);
+		snprintf(name, sizeof name, "free, %s probes%s", np, nfree > 1 ? "" : " (1 run)");
 		bench_row("lifecycle", name, mfr, "us", -1, "", "", "");
+		snprintf(name, sizeof name, "create + add_probe, %s probes%s", np, rebuild ? "" : " (1 run)");
+		bench_row("lifecycle", name, mmk, "us", -1, "", "", "");
 		if (n >= 10000 && per_probe_1000 > 0) {
 			double lin = men / (double)n / per_probe_1000;
 			snprintf(name, sizeof name, "enable per probe at %s / at 1 000", np);
