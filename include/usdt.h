@@ -298,12 +298,16 @@ USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
  * and usdt_is_enabled() elsewhere. NULL and disabled probes give 0.
  */
 struct usdt__binding {                   /* private: layout of probe->_live */
-	const unsigned char *site;
-	const volatile uint16_t *sem;
+	const unsigned char *site;           /* stapsdt probe site */
+	const volatile uint16_t *sem;        /* its semaphore */
 	size_t argc;
+	const unsigned char *dt_stub;        /* DTrace probe stub, or NULL */
+	const unsigned char *dt_probe_tp;    /* its tracepoint byte */
+	const unsigned char *dt_isen_tp;     /* DTrace is-enabled tracepoint byte */
 };
 #if defined(__x86_64__)
 #define USDT__SITE_IDLE_BYTE 0x0f        /* first byte of the untouched nop */
+#define USDT__DTRACE_IDLE_BYTE 0x90      /* an untouched DTrace tracepoint */
 #endif
 
 static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
@@ -313,7 +317,10 @@ static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
 	if (probe == NULL)
 		return 0;
 	b = (const struct usdt__binding *)__atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	return b != NULL && (*b->sem != 0 || *(const volatile unsigned char *)b->site != USDT__SITE_IDLE_BYTE);
+	return b != NULL && (*b->sem != 0 || *(const volatile unsigned char *)b->site != USDT__SITE_IDLE_BYTE ||
+	                     (b->dt_stub != NULL &&
+	                      (*(const volatile unsigned char *)b->dt_probe_tp != USDT__DTRACE_IDLE_BYTE ||
+	                       *(const volatile unsigned char *)b->dt_isen_tp != USDT__DTRACE_IDLE_BYTE)));
 #else
 	return usdt_is_enabled((usdt_probe_t *)probe);
 #endif

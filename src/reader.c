@@ -19,6 +19,19 @@ static struct usdt_reader *registry;
 static pthread_key_t exit_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int membarrier_cmd;     /* 0 = none, else the command to issue */
+static int key_created;
+
+/* libusdt.so unloaded with dlclose() (a Node worker that loaded an addon,
+ * Python ctypes): the thread-exit destructor would run in unmapped code, so
+ * delete the key. (pthread_atfork and atexit handlers are removed by glibc
+ * itself when a shared object is unloaded.) */
+__attribute__((destructor)) static void reader_unload(void)
+{
+	if (key_created) {
+		pthread_key_delete(exit_key);
+		key_created = 0;
+	}
+}
 
 static void unregister_at_exit(void *arg)
 {
@@ -59,7 +72,7 @@ static void atfork_child(void)
 
 static void init(void)
 {
-	pthread_key_create(&exit_key, unregister_at_exit);
+	key_created = pthread_key_create(&exit_key, unregister_at_exit) == 0;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&

@@ -433,9 +433,18 @@ void usdt_provider_free(usdt_provider_t *provider)
 
 /* ------------------------------------------------------------ fast paths */
 
+/* DTrace (dtrace-utils on Linux) puts its uprobes on the tracepoints of
+ * the DTrace stubs, not on the stapsdt site. */
+static inline int dtrace_active(const struct usdt_binding *b)
+{
+	return *(const volatile unsigned char *)b->dt_probe_tp != USDT_ARCH_DTRACE_IDLE_BYTE ||
+	       *(const volatile unsigned char *)b->dt_isen_tp != USDT_ARCH_DTRACE_IDLE_BYTE;
+}
+
 static inline int binding_active(const struct usdt_binding *b)
 {
-	return *b->sem != 0 || !usdt_arch_site_idle(b->site);
+	return *b->sem != 0 || !usdt_arch_site_idle(b->site) ||
+	       (USDT_UNLIKELY(b->dt_stub != NULL) && dtrace_active(b));
 }
 
 /* First call from a thread: register it as a reader, then start over. */
@@ -463,15 +472,18 @@ int usdt_is_enabled(usdt_probe_t *probe)
  * usdt_fire_probe() needs no stack frame. */
 static __attribute__((noinline, cold)) void fire_traced(const struct usdt_binding *b, size_t argc, void **argv)
 {
-	if (argc >= b->argc && argv != NULL) {
-		usdt_arch_call(b->site, b->argc, argv);
-	} else {
+	void *padded[USDT_ARG_MAX];
+	if (argc < b->argc || argv == NULL) {
 		/* fewer words than declared: the rest read as 0 */
-		void *padded[USDT_ARG_MAX] = { 0 };
+		memset(padded, 0, sizeof padded);
 		if (argv != NULL && argc > 0)
 			memcpy(padded, argv, argc * sizeof *argv);
-		usdt_arch_call(b->site, b->argc, padded);
+		argv = padded;
 	}
+	if (*b->sem != 0 || !usdt_arch_site_idle(b->site))
+		usdt_arch_call(b->site, b->argc, argv);
+	if (b->dt_stub != NULL && dtrace_active(b))
+		usdt_arch_call(b->dt_stub, b->argc, argv);
 }
 
 static __attribute__((noinline, cold)) void fire_first(usdt_probe_t *probe, size_t argc, void **argv)

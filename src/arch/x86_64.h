@@ -22,6 +22,8 @@
 #define USDT_ARCH_SITE_STRIDE 8
 #define USDT_ARCH_SITE_FIRST_BYTE 0x0f
 #define USDT_ARCH_NAME "x86_64"
+/* A DTrace stub's tracepoint is a one-byte nop until DTrace probes it. */
+#define USDT_ARCH_DTRACE_IDLE_BYTE 0x90
 
 static inline int usdt_arch_site_idle(const uint8_t *site)
 {

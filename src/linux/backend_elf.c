@@ -155,7 +155,8 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 		goto out;
 	uint8_t build_id[USDT_ELF_BUILD_ID_SIZE];
 	make_build_id(provider, gen, build_id);
-	struct usdt_elf_desc desc = { provider->name, probes, n, build_id, loader_accepts_ro_dynamic() };
+	struct usdt_elf_desc desc = { .provider = provider->name, .probes = probes, .nprobes = n,
+	                              .build_id = build_id, .ro_dynamic = loader_accepts_ro_dynamic() };
 	struct usdt_elf_layout layout;
 	if (usdt_elf_build(&desc, &image, &layout, err) != 0)
 		goto out;

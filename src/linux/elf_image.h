@@ -22,6 +22,9 @@ struct usdt_elf_desc {
 	const struct usdt_elf_probe *probes;
 	size_t nprobes;
 	const uint8_t *build_id;          /* USDT_ELF_BUILD_ID_SIZE bytes */
+	const uint8_t *extra_text;        /* more code after the sites (DTrace
+	                                     stubs), or NULL */
+	size_t extra_text_size;
 	int ro_dynamic;                   /* .dynamic in the read-only segment */
 };
 
