@@ -48,8 +48,10 @@
  *             usdt_errstr for the exact message).
  *   probe     1..USDT_PROBE_NAME_MAX chars of [A-Za-z0-9_], first char not a
  *             digit. ("__" is kept as is; tracers show it verbatim.)
- *   function  0..USDT_FUNCTION_NAME_MAX chars of [A-Za-z0-9_.$]; may be empty.
- *             Only DTrace shows it; Linux tracers ignore it. NULL = "".
+ *   function  0..USDT_FUNCTION_NAME_MAX chars of [A-Za-z0-9_.]; may be empty.
+ *             Only DTrace shows it (an empty one shows as the probe name);
+ *             Linux tracers ignore it. NULL = "". An empty module shows as
+ *             "libusdt" in DTrace.
  *   module    0..USDT_MODULE_NAME_MAX chars of [A-Za-z0-9_.-]; NULL = "".
  * Characters that tracers cannot parse (space, ':', quotes, control
  * characters, non-ASCII) are never accepted: they would corrupt note or DOF

@@ -58,15 +58,17 @@ int usdt_name_check(enum usdt_name_kind kind, const char *name, char *err)
 		unsigned char c = (unsigned char)name[i];
 		int ok = is_ident(c);
 		if (kind == USDT_NAME_FUNCTION)
-			ok = ok || c == '.' || c == '$';
+			ok = ok || c == '.';
 		if (kind == USDT_NAME_MODULE)
 			ok = ok || c == '.' || c == '-';
 		if (!ok)
 			return usdt_errf(err, "%s name \"%.*s\" has an illegal character (%s at offset %zu); "
 			                 "allowed: A-Z a-z 0-9 _%s", w, (int)(c < 0x20 || c >= 0x7f ? (int)i : (int)len),
 			                 name, describe(c, cbuf, sizeof cbuf), i,
-			                 kind == USDT_NAME_FUNCTION ? " . $" : kind == USDT_NAME_MODULE ? " . -" : "");
+			                 kind == USDT_NAME_FUNCTION ? " ." : kind == USDT_NAME_MODULE ? " . -" : "");
 	}
+	if ((kind == USDT_NAME_FUNCTION || kind == USDT_NAME_MODULE) && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+		return usdt_errf(err, "%s name \"%s\" is reserved (DTrace makes it a path component)", w, name);
 	if ((kind == USDT_NAME_PROVIDER || kind == USDT_NAME_PROBE) && is_digit((unsigned char)name[0]))
 		return usdt_errf(err, "%s name \"%s\" starts with a digit", w, name);
 	if (kind == USDT_NAME_PROVIDER) {

@@ -13,4 +13,7 @@ enum usdt_name_kind { USDT_NAME_PROVIDER, USDT_NAME_PROBE, USDT_NAME_FUNCTION, U
 /* 0 if `name` is acceptable for `kind`; else -1 with a message in err
  * (USDT_ERRMSG_MAX bytes) saying what is wrong and where. */
 int usdt_name_check(enum usdt_name_kind kind, const char *name, char *err);
+/* dtrace-utils stores each probe as a path provider/module/function/name
+ * (NAME_MAX 255); add_probe refuses a tuple that would not fit. */
+#define USDT_DTRACE_TUPLE_MAX 255
 #endif

@@ -370,6 +370,12 @@ int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef
 	if (probedef->_owner != NULL)
 		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s belongs to provider %s already",
 		                 probedef->function, probedef->name, probedef->_owner->name);
+	size_t tuple = strlen(provider->name) + strlen(provider->module[0] ? provider->module : USDT_DTRACE_DEFAULT_MODULE) +
+	               strlen(probedef->function[0] ? probedef->function : probedef->name) + strlen(probedef->name) + 3;
+	if (tuple > USDT_DTRACE_TUPLE_MAX)
+		return usdt_fail(provider, USDT_ERROR_BADNAME,
+		                 "probe %s:%s:%s:%s: provider, module, function and probe names together exceed %d bytes",
+		                 provider->name, provider->module, probedef->function, probedef->name, USDT_DTRACE_TUPLE_MAX);
 	usdt_probedef_t **tail = &provider->probedefs;
 	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
 		if (strcmp(pd->name, probedef->name) == 0 && strcmp(pd->function, probedef->function) == 0)

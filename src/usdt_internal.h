@@ -26,6 +26,9 @@
 /* Longest error message kept (longer ones are truncated). */
 #define USDT_ERRMSG_MAX 512
 
+/* The module DTrace shows for a provider created with an empty module. */
+#define USDT_DTRACE_DEFAULT_MODULE "libusdt"
+
 /* Per argument flag: the type is a NUL-terminated string (char *). */
 #define USDT_ARGF_STRING 0x1
 

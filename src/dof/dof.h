@@ -194,6 +194,11 @@ void usdt_dof_set_device_ops(const struct usdt_dof_device_ops *ops);
 #define USDT_DOF_MAX_REGISTERED 32
 #define USDT_DOF_MACOS_MAX_REGISTERED 64
 
+/* Is there a helper device to register with? 1 yes, 0 no (no DTrace
+ * here), -1 it exists but cannot be opened (errno set). Goes through the
+ * device ops, so test doubles answer it. */
+int usdt_dof_device_present(usdt_dof_profile_t profile);
+
 /* Helper device path for a profile. */
 const char *usdt_dof_helper_path(usdt_dof_profile_t profile);
 

@@ -81,6 +81,16 @@ static int open_helper(usdt_dof_profile_t profile)
 	return fd;
 }
 
+int usdt_dof_device_present(usdt_dof_profile_t profile)
+{
+	pthread_mutex_lock(&reg_lock);
+	int fd = open_helper(profile);
+	if (fd >= 0)
+		dev.close(dev.ctx, fd);
+	pthread_mutex_unlock(&reg_lock);
+	return fd >= 0 ? 1 : fd == -2 ? 0 : -1;
+}
+
 /* One ADDDOF. Returns the generation (>= 0) or -1 with errno set. Called
  * with reg_lock held. */
 static int adddof(int fd, usdt_dof_profile_t profile, const void *doc,

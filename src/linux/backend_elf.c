@@ -14,6 +14,7 @@
 
 #include "arch/arch.h"
 #include "backend.h"
+#include "linux/dtrace_linux.h"
 #include "linux/elf_image.h"
 #include "linux/loader.h"
 
@@ -143,8 +144,8 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	struct usdt_elf_probe *probes = calloc(n, sizeof *probes);
 	char *specs = NULL;
 	struct usdt_loaded *obj = calloc(1, sizeof *obj);
-	uint8_t *image = NULL;
-	int rc = -1;
+	uint8_t *image = NULL, *stubs = NULL;
+	int rc = -1, dtrace = usdt_dtrace_wanted();
 
 	if (probes == NULL || obj == NULL) {
 		usdt_errf(err, "out of memory");
@@ -157,6 +158,17 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	make_build_id(provider, gen, build_id);
 	struct usdt_elf_desc desc = { .provider = provider->name, .probes = probes, .nprobes = n,
 	                              .build_id = build_id, .ro_dynamic = loader_accepts_ro_dynamic() };
+	if (dtrace) {       /* DTrace stubs ride in the same object */
+		stubs = malloc(n * USDT_DTRACE_STUBS_PER_PROBE);
+		if (stubs == NULL) {
+			usdt_errf(err, "out of memory");
+			goto out;
+		}
+		if (usdt_dtrace_prepare(provider, gen, stubs, err) != 0)
+			goto out;
+		desc.extra_text = stubs;
+		desc.extra_text_size = n * USDT_DTRACE_STUBS_PER_PROBE;
+	}
 	struct usdt_elf_layout layout;
 	if (usdt_elf_build(&desc, &image, &layout, err) != 0)
 		goto out;
@@ -167,10 +179,16 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 		gen->bindings[i].sem = (const volatile uint16_t *)(obj->base + layout.probes + 2 * i);
 		gen->bindings[i].argc = gen->defs[i]->argc;
 	}
+	if (dtrace && usdt_dtrace_publish(provider, gen, obj->base + layout.extra_text, err) != 0) {
+		char ignored[USDT_ERRMSG_MAX];
+		usdt_unload(obj, ignored);
+		goto out;
+	}
 	gen->sites = obj;
 	obj = NULL;
 	rc = 0;
 out:
+	free(stubs);
 	free(image);
 	free(obj);
 	free(specs);
@@ -181,9 +199,10 @@ out:
 int usdt_sites_retire(struct usdt_generation *gen, char *err)
 {
 	struct usdt_loaded *obj = gen->sites;
-	int rc = 0;
+	int rc = usdt_dtrace_retire(gen, err);
 	if (obj != NULL) {
-		rc = usdt_unload(obj, err);
+		if (usdt_unload(obj, err) != 0)
+			rc = -1;
 		free(obj);
 	}
 	gen->sites = NULL;
