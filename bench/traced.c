@@ -292,7 +292,7 @@ int main(void)
 	}
 	our_probe = pd->probe;
 	const unsigned char *sites[K_N];
-	sites[K_OURS] = ((const struct usdt__binding *)our_probe->_live)->site;
+	sites[K_OURS] = our_probe->_site;
 	sites[K_NOP1] = find_sdt_site("bench_sdt1", "fire");
 	sites[K_NOP5] = (const unsigned char *)(uintptr_t)bench_nop5_site;
 	if (sites[K_NOP1] == NULL || sites[K_NOP1][0] != 0x90) {

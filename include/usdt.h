@@ -166,7 +166,8 @@ typedef struct usdt_probe {
 	void *_live;                     /* current binding, or NULL (atomic) */
 	uint32_t _magic;
 	uint32_t _index;
-	void *_reserved[2];
+	const volatile uint16_t *_sem;   /* for usdt_is_enabled_inline(): the */
+	const unsigned char *_site;      /* semaphore and site, or NULL */
 } usdt_probe_t;
 
 /*
@@ -190,6 +191,7 @@ typedef struct usdt_probedef {
 	uint8_t _argflags[USDT_ARG_MAX];
 	struct usdt_probe *_probe;       /* the probe object, always allocated */
 	struct usdt_provider *_owner;    /* provider holding it, or NULL */
+	struct usdt_probedef *_hnext;    /* next in the provider's name index */
 } usdt_probedef_t;
 
 /* A provider: a named set of probe definitions, enabled as one unit. */
@@ -204,6 +206,9 @@ typedef struct usdt_provider {
 	uint32_t _magic;
 	usdt_error_t _errcode;
 	size_t _nprobes;
+	usdt_probedef_t *_tail;          /* last of probedefs */
+	usdt_probedef_t **_index;        /* (function, name) hash buckets */
+	size_t _nbuckets;
 } usdt_provider_t;
 
 /*
@@ -299,30 +304,20 @@ USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
  * changed while other threads fire (the common "enable at start-up" case),
  * and usdt_is_enabled() elsewhere. NULL and disabled probes give 0.
  */
-struct usdt__binding {                   /* private: layout of probe->_live */
-	const unsigned char *site;           /* stapsdt probe site */
-	const volatile uint16_t *sem;        /* its semaphore */
-	size_t argc;
-	const unsigned char *dt_stub;        /* DTrace probe stub, or NULL */
-	const unsigned char *dt_probe_tp;    /* its tracepoint byte */
-	const unsigned char *dt_isen_tp;     /* DTrace is-enabled tracepoint byte */
-};
 #if defined(__x86_64__)
 #define USDT__SITE_IDLE_BYTE 0x0f        /* first byte of the untouched nop */
-#define USDT__DTRACE_IDLE_BYTE 0x90      /* an untouched DTrace tracepoint */
 #endif
 
 static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
 {
 #ifdef USDT__SITE_IDLE_BYTE
-	const struct usdt__binding *b;
+	const volatile uint16_t *sem;
 	if (probe == NULL)
 		return 0;
-	b = (const struct usdt__binding *)__atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	return b != NULL && (*b->sem != 0 || *(const volatile unsigned char *)b->site != USDT__SITE_IDLE_BYTE ||
-	                     (b->dt_stub != NULL &&
-	                      (*(const volatile unsigned char *)b->dt_probe_tp != USDT__DTRACE_IDLE_BYTE ||
-	                       *(const volatile unsigned char *)b->dt_isen_tp != USDT__DTRACE_IDLE_BYTE)));
+	sem = probe->_sem;
+	if (sem == NULL)        /* disabled, or more to check (DTrace stubs) */
+		return probe->_live != NULL && usdt_is_enabled((usdt_probe_t *)probe);
+	return *sem != 0 || *(const volatile unsigned char *)probe->_site != USDT__SITE_IDLE_BYTE;
 #else
 	return usdt_is_enabled((usdt_probe_t *)probe);
 #endif

@@ -109,6 +109,71 @@ static int check_probedef(usdt_provider_t *provider, usdt_probedef_t *pd)
 	return 0;
 }
 
+/* ------------------------------------------------------------ name index */
+
+/* Each provider indexes its definitions by (function, name) so that adding
+ * n probes costs O(n), not O(n^2) duplicate checks. Chained buckets; the
+ * chain link lives in the definition (_hnext). */
+#define INDEX_MIN_BUCKETS 16
+
+static size_t key_hash(const char *function, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *s = function; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	h = (h ^ 0xff) * 0x100000001b3ull;
+	for (const char *s = name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static usdt_probedef_t *index_find(const usdt_provider_t *p, const char *function, const char *name)
+{
+	if (p->_nbuckets == 0)
+		return NULL;
+	for (usdt_probedef_t *pd = p->_index[key_hash(function, name) % p->_nbuckets]; pd; pd = pd->_hnext)
+		if (strcmp(pd->name, name) == 0 && strcmp(pd->function, function) == 0)
+			return pd;
+	return NULL;
+}
+
+/* Make room for one more entry; -1 on ENOMEM (index unchanged). */
+static int index_reserve(usdt_provider_t *p)
+{
+	if (p->_nprobes + 1 <= 2 * p->_nbuckets)
+		return 0;
+	size_t nb = p->_nbuckets ? 4 * p->_nbuckets : INDEX_MIN_BUCKETS;
+	usdt_probedef_t **b = calloc(nb, sizeof *b);
+	if (b == NULL)
+		return -1;
+	for (usdt_probedef_t *pd = p->probedefs; pd != NULL; pd = pd->next) {
+		size_t i = key_hash(pd->function, pd->name) % nb;
+		pd->_hnext = b[i];
+		b[i] = pd;
+	}
+	free(p->_index);
+	p->_index = b;
+	p->_nbuckets = nb;
+	return 0;
+}
+
+static void index_insert(usdt_provider_t *p, usdt_probedef_t *pd)
+{
+	size_t i = key_hash(pd->function, pd->name) % p->_nbuckets;
+	pd->_hnext = p->_index[i];
+	p->_index[i] = pd;
+}
+
+static void index_remove(usdt_provider_t *p, usdt_probedef_t *pd)
+{
+	usdt_probedef_t **link = &p->_index[key_hash(pd->function, pd->name) % p->_nbuckets];
+	while (*link != NULL && *link != pd)
+		link = &(*link)->_hnext;
+	if (*link != NULL)
+		*link = pd->_hnext;
+	pd->_hnext = NULL;
+}
+
 /* ------------------------------------------------------------- creation */
 
 usdt_provider_t *usdt_create_provider(const char *name, const char *module)
@@ -269,6 +334,8 @@ static void publish(usdt_provider_t *provider, struct usdt_generation *gen)
 {
 	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
 		__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
+		pd->_probe->_sem = NULL;
+		pd->_probe->_site = NULL;
 		pd->probe = NULL;
 	}
 	if (gen == NULL)
@@ -276,6 +343,10 @@ static void publish(usdt_provider_t *provider, struct usdt_generation *gen)
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		usdt_probedef_t *pd = gen->defs[i];
 		pd->_probe->_index = (uint32_t)i;
+		if (gen->bindings[i].dt_stub == NULL) {   /* the inline check suffices */
+			pd->_probe->_site = gen->bindings[i].site;
+			pd->_probe->_sem = gen->bindings[i].sem;
+		}
 		__atomic_store_n(&pd->_probe->_live, &gen->bindings[i], __ATOMIC_RELEASE);
 		pd->probe = pd->_probe;
 	}
@@ -376,15 +447,18 @@ int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef
 		return usdt_fail(provider, USDT_ERROR_BADNAME,
 		                 "probe %s:%s:%s:%s: provider, module, function and probe names together exceed %d bytes",
 		                 provider->name, provider->module, probedef->function, probedef->name, USDT_DTRACE_TUPLE_MAX);
-	usdt_probedef_t **tail = &provider->probedefs;
-	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
-		if (strcmp(pd->name, probedef->name) == 0 && strcmp(pd->function, probedef->function) == 0)
-			return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s:%s:%s already exists",
-			                 provider->name, provider->module, probedef->function, probedef->name);
-		tail = &pd->next;
-	}
+	if (index_find(provider, probedef->function, probedef->name) != NULL)
+		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s:%s:%s already exists",
+		                 provider->name, provider->module, probedef->function, probedef->name);
+	if (index_reserve(provider) != 0)
+		return usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
 	probedef->next = NULL;
-	*tail = probedef;
+	if (provider->_tail != NULL)
+		provider->_tail->next = probedef;
+	else
+		provider->probedefs = probedef;
+	provider->_tail = probedef;
+	index_insert(provider, probedef);
 	probedef->_owner = provider;
 	probedef->refcnt++;
 	provider->_nprobes++;
@@ -395,16 +469,22 @@ int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probe
 {
 	if (check_provider(provider) != 0 || check_probedef(provider, probedef) != 0)
 		return -1;
-	usdt_probedef_t **link = &provider->probedefs;
-	while (*link != NULL && *link != probedef)
-		link = &(*link)->next;
-	if (*link == NULL)
+	usdt_probedef_t **link = &provider->probedefs, *prev = NULL;
+	if (probedef->_owner == provider)
+		while (*link != NULL && *link != probedef) {
+			prev = *link;
+			link = &(*link)->next;
+		}
+	if (probedef->_owner != provider || *link == NULL)
 		return usdt_fail(provider, USDT_ERROR_REMOVE_PROBE, "probe %s:%s is not in provider %s",
 		                 probedef->function, probedef->name, provider->name);
 	int was_enabled = provider->enabled;
 	if (was_enabled)
 		(void)retire_current(provider);   /* unpublishes every probe, this one included */
 	*link = probedef->next;
+	if (provider->_tail == probedef)
+		provider->_tail = prev;
+	index_remove(provider, probedef);
 	probedef->next = NULL;
 	probedef->_owner = NULL;
 	provider->_nprobes--;
@@ -429,6 +509,8 @@ void usdt_provider_free(usdt_provider_t *provider)
 		pd->_owner = NULL;
 		usdt_probe_release(pd);
 	}
+	free(provider->_index);
+	provider->_index = NULL;
 	free((char *)provider->name);
 	free((char *)provider->module);
 	free(provider->error);

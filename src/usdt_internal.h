@@ -34,11 +34,17 @@
 
 /*
  * Where one probe lives in one loaded object: the site to call and the
- * semaphore to read. Immutable once published; freed only after a grace
- * period (reader.h). Declared in usdt.h as struct usdt__binding because
- * usdt_is_enabled_inline() reads it.
+ * semaphore to read, plus the DTrace stubs when DTrace is present.
+ * Immutable once published; freed only after a grace period (reader.h).
  */
-#define usdt_binding usdt__binding
+struct usdt_binding {
+	const unsigned char *site;           /* stapsdt probe site */
+	const volatile uint16_t *sem;        /* its semaphore */
+	size_t argc;
+	const unsigned char *dt_stub;        /* DTrace probe stub, or NULL */
+	const unsigned char *dt_probe_tp;    /* its tracepoint byte */
+	const unsigned char *dt_isen_tp;     /* DTrace is-enabled tracepoint byte */
+};
 
 #define USDT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define USDT_UNLIKELY(x) __builtin_expect(!!(x), 0)
