@@ -47,7 +47,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all lib check test install uninstall bench clean tests demo deps check-asan check-tsan
+.PHONY: all lib check test install uninstall bench bench-smoke clean tests demo deps check-asan check-tsan
 all: lib $(TOOL_BINS)
 lib: $(SHLIB) $(BUILD)/libusdt.so $(STLIB) $(BUILD)/libusdt.pc
 
@@ -107,6 +107,10 @@ deps:
 
 bench: lib $(BENCH_BINS) $(PROG_BINS)
 	BUILD=$(BUILD) bench/run.sh
+
+# Short runs for CI, so that the benchmarks and fuzzers never rot.
+bench-smoke:
+	$(MAKE) bench BENCH_SMOKE=1
 
 install: lib
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
