@@ -132,6 +132,19 @@ extern "C" {
 #define USDT_FUNCTION_NAME_MAX 127
 #define USDT_MODULE_NAME_MAX 63
 
+/*
+ * libusdt 0.1 compatibility: probedef->types[i] points at the library's
+ * canonical spelling of the declared type, and the two types libusdt 0.1
+ * knew have fixed addresses, so 0.1-era bindings (lua-usdt) that test
+ * `probedef->types[i] == USDT_ARGTYPE_STRING` keep working. "char *" and
+ * "const char *" both give USDT_ARGTYPE_STRING, "int" USDT_ARGTYPE_INTEGER.
+ */
+USDT_API extern const char usdt_argtype_string[];   /* "char *" */
+USDT_API extern const char usdt_argtype_integer[];  /* "int" */
+#define USDT_ARGTYPE_NONE    ((char *)0)
+#define USDT_ARGTYPE_STRING  ((char *)usdt_argtype_string)
+#define USDT_ARGTYPE_INTEGER ((char *)usdt_argtype_integer)
+
 /* Error codes. The first eight are libusdt's, with their original values. */
 typedef enum usdt_error {
 	USDT_ERROR_MALLOC = 0,       /* out of memory */
@@ -181,7 +194,9 @@ typedef struct usdt_probedef {
 	const char *name;
 	const char *function;
 	size_t argc;
-	char *types[USDT_ARG_MAX];       /* copies of the type strings */
+	char *types[USDT_ARG_MAX];       /* canonical spelling of each type
+	                                    ("char *", "int", "uint8_t", ...);
+	                                    static storage, never freed */
 	struct usdt_probe *probe;        /* non-NULL while the provider is enabled */
 	struct usdt_probedef *next;      /* next probe of the provider */
 	int refcnt;

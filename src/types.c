@@ -12,29 +12,56 @@
 
 #include "types.h"
 
+/* The spellings stored in probedef->types[]: libusdt 0.1's two types have
+ * exported addresses (USDT_ARGTYPE_STRING / _INTEGER in usdt.h). */
+const char usdt_argtype_string[] = "char *";
+const char usdt_argtype_integer[] = "int";
+
 static const struct usdt_type_info table[] = {
-	{ "int", 4, 1, 0 },            { "signed int", 4, 1, 0 },
-	{ "signed", 4, 1, 0 },         { "unsigned int", 4, 0, 0 },
-	{ "unsigned", 4, 0, 0 },       { "short", 2, 1, 0 },
-	{ "signed short", 2, 1, 0 },   { "short int", 2, 1, 0 },
-	{ "unsigned short", 2, 0, 0 }, { "unsigned short int", 2, 0, 0 },
-	{ "char", 1, 1, 0 },           { "signed char", 1, 1, 0 },
-	{ "unsigned char", 1, 0, 0 },  { "long", 8, 1, 0 },
-	{ "signed long", 8, 1, 0 },    { "long int", 8, 1, 0 },
-	{ "unsigned long", 8, 0, 0 },  { "unsigned long int", 8, 0, 0 },
-	{ "long long", 8, 1, 0 },      { "long long int", 8, 1, 0 },
-	{ "unsigned long long", 8, 0, 0 },
-	{ "int8_t", 1, 1, 0 },         { "uint8_t", 1, 0, 0 },
-	{ "int16_t", 2, 1, 0 },        { "uint16_t", 2, 0, 0 },
-	{ "int32_t", 4, 1, 0 },        { "uint32_t", 4, 0, 0 },
-	{ "int64_t", 8, 1, 0 },        { "uint64_t", 8, 0, 0 },
-	{ "intptr_t", 8, 1, 0 },       { "uintptr_t", 8, 0, 0 },
-	{ "size_t", 8, 0, 0 },         { "ssize_t", 8, 1, 0 },
-	{ "off_t", 8, 1, 0 },          { "pid_t", 4, 1, 0 },
-	{ "uid_t", 4, 0, 0 },          { "gid_t", 4, 0, 0 },
-	{ "bool", 1, 0, 0 },           { "_Bool", 1, 0, 0 },
-	{ "char *", 8, 0, 1 },         { "const char *", 8, 0, 1 },
-	{ "void *", 8, 0, 0 },         { "const void *", 8, 0, 0 },
+	/* spelling, canonical spelling, size, signed, string */
+	{ "int", usdt_argtype_integer, 4, 1, 0 },
+	{ "signed int", usdt_argtype_integer, 4, 1, 0 },
+	{ "signed", usdt_argtype_integer, 4, 1, 0 },
+	{ "unsigned int", "unsigned int", 4, 0, 0 },
+	{ "unsigned", "unsigned int", 4, 0, 0 },
+	{ "short", "short", 2, 1, 0 },
+	{ "signed short", "short", 2, 1, 0 },
+	{ "short int", "short", 2, 1, 0 },
+	{ "unsigned short", "unsigned short", 2, 0, 0 },
+	{ "unsigned short int", "unsigned short", 2, 0, 0 },
+	{ "char", "char", 1, 1, 0 },
+	{ "signed char", "signed char", 1, 1, 0 },
+	{ "unsigned char", "unsigned char", 1, 0, 0 },
+	{ "long", "long", 8, 1, 0 },
+	{ "signed long", "long", 8, 1, 0 },
+	{ "long int", "long", 8, 1, 0 },
+	{ "unsigned long", "unsigned long", 8, 0, 0 },
+	{ "unsigned long int", "unsigned long", 8, 0, 0 },
+	{ "long long", "long long", 8, 1, 0 },
+	{ "long long int", "long long", 8, 1, 0 },
+	{ "unsigned long long", "unsigned long long", 8, 0, 0 },
+	{ "int8_t", "int8_t", 1, 1, 0 },
+	{ "uint8_t", "uint8_t", 1, 0, 0 },
+	{ "int16_t", "int16_t", 2, 1, 0 },
+	{ "uint16_t", "uint16_t", 2, 0, 0 },
+	{ "int32_t", "int32_t", 4, 1, 0 },
+	{ "uint32_t", "uint32_t", 4, 0, 0 },
+	{ "int64_t", "int64_t", 8, 1, 0 },
+	{ "uint64_t", "uint64_t", 8, 0, 0 },
+	{ "intptr_t", "intptr_t", 8, 1, 0 },
+	{ "uintptr_t", "uintptr_t", 8, 0, 0 },
+	{ "size_t", "size_t", 8, 0, 0 },
+	{ "ssize_t", "ssize_t", 8, 1, 0 },
+	{ "off_t", "off_t", 8, 1, 0 },
+	{ "pid_t", "pid_t", 4, 1, 0 },
+	{ "uid_t", "uid_t", 4, 0, 0 },
+	{ "gid_t", "gid_t", 4, 0, 0 },
+	{ "bool", "bool", 1, 0, 0 },
+	{ "_Bool", "bool", 1, 0, 0 },
+	{ "char *", usdt_argtype_string, 8, 0, 1 },
+	{ "const char *", usdt_argtype_string, 8, 0, 1 },
+	{ "void *", "void *", 8, 0, 0 },
+	{ "const void *", "const void *", 8, 0, 0 },
 };
 
 /* Normalise: collapse runs of spaces, drop spaces before '*', put one
@@ -73,7 +100,7 @@ const struct usdt_type_info *usdt_type_lookup(const char *type)
 	if (normalise(type, norm, sizeof norm) != 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-		if (strcmp(table[i].canonical, norm) == 0)
+		if (strcmp(table[i].spelling, norm) == 0)
 			return &table[i];
 	return NULL;
 }

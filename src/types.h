@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 struct usdt_type_info {
-	const char *canonical;  /* the C spelling, e.g. "unsigned long" */
+	const char *spelling;   /* a C spelling, e.g. "unsigned long int" */
+	const char *canonical;  /* its canonical spelling ("unsigned long"),
+	                           the string probedef->types[] points at */
 	int size;               /* 1, 2, 4 or 8 */
 	int is_signed;          /* 1 for signed integers */
 	int is_string;          /* 1 for char * (NUL-terminated string) */

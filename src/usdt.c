@@ -206,8 +206,6 @@ usdt_provider_t *usdt_create_provider(const char *name, const char *module)
 
 static void free_probedef(usdt_probedef_t *pd)
 {
-	for (size_t i = 0; i < pd->argc; i++)
-		free(pd->types[i]);
 	if (pd->_probe != NULL) {
 		pd->_probe->_magic = USDT_MAGIC_DEAD;
 		pd->_probe->_live = NULL;
@@ -264,10 +262,7 @@ usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t ar
 		goto nomem_free;
 	pd->_probe->_magic = USDT_MAGIC_PROBE;
 	for (size_t i = 0; i < argc; i++) {
-		pd->types[i] = strdup(types[i]);
-		if (pd->types[i] == NULL)
-			goto nomem_free;
-		pd->argc = i + 1;
+		pd->types[i] = (char *)info[i]->canonical;   /* static, see usdt.h */
 		pd->_argsize[i] = (uint8_t)(int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
 		pd->_argflags[i] = info[i]->is_string ? USDT_ARGF_STRING : 0;
 	}

@@ -5,7 +5,7 @@
 # valgrind and clang for the sanitizer and fuzz runs; then mount tracefs.
 # Idempotent and quick when everything is there. `make deps` runs it.
 set -eu
-PKGS=(gcc make clang binutils gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
+PKGS=(gcc make clang pkg-config binutils gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
       systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev)
 if [ "$(id -u)" != 0 ]; then
   echo "tests/deps.sh: not root; skipping package installation (tracer tests will be skipped)" >&2

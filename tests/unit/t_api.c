@@ -110,8 +110,8 @@ int main(void)
 	/* accepted spellings */
 	const char *tsp[] = { "char*", "  unsigned   long ", "const char *", "uint8_t", "void*" };
 	usdt_probedef_t *sp = usdt_create_probe(NULL, "spell", 5, tsp);
-	CHECK(sp != NULL && sp->argc == 5 && strcmp(sp->types[0], "char*") == 0 && strcmp(sp->function, "") == 0,
-	      "type spellings with or without spaces; NULL function = \"\"");
+	CHECK(sp != NULL && sp->argc == 5 && sp->types[0] == USDT_ARGTYPE_STRING && strcmp(sp->types[1], "unsigned long") == 0 && sp->types[2] == USDT_ARGTYPE_STRING && strcmp(sp->function, "") == 0,
+	      "type spellings normalised (char* and const char * are USDT_ARGTYPE_STRING); NULL function = \"\"");
 	usdt_probe_release(sp);
 
 	/* adding, duplicates, refcounts */
