@@ -27,17 +27,8 @@
 
 #include "dof/dof.h"
 #include "linux/dtrace_linux.h"
+#include "linux/loader.h"
 
-#ifndef F_ADD_SEALS
-#define F_ADD_SEALS 1033
-#define F_SEAL_SEAL 0x0001
-#define F_SEAL_SHRINK 0x0002
-#define F_SEAL_GROW 0x0004
-#define F_SEAL_WRITE 0x0008
-#endif
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
 
 #define STUB_SLOT 16
 
@@ -135,9 +126,7 @@ int usdt_dtrace_publish(const usdt_provider_t *provider, struct usdt_generation 
 	doc = NULL;
 	char name[96];
 	snprintf(name, sizeof name, "libusdt-dof:%s", provider->name);
-	st->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
-	if (st->fd < 0 && errno == EINVAL)
-		st->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	st->fd = usdt_memfd_create(name);
 	if (st->fd < 0 || ftruncate(st->fd, (off_t)len) != 0) {
 		usdt_errf(err, "DTrace: memfd for the DOF document: %s", strerror(errno));
 		goto fail;
@@ -156,8 +145,7 @@ int usdt_dtrace_publish(const usdt_provider_t *provider, struct usdt_generation 
 		usdt_errf(err, "DTrace: %s", len2 != len ? "DOF size changed with its base" : msg);
 		goto fail;
 	}
-	if (pwrite(st->fd, doc, len, 0) != (ssize_t)len ||
-	    fcntl(st->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+	if (pwrite(st->fd, doc, len, 0) != (ssize_t)len || usdt_memfd_seal(st->fd) != 0) {
 		usdt_errf(err, "DTrace: writing the DOF document: %s", strerror(errno));
 		goto fail;
 	}

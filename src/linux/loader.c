@@ -105,20 +105,31 @@ static int finish_dlopen(struct usdt_loaded *out, char *err)
 	return 0;
 }
 
+int usdt_memfd_create(const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+	if (fd < 0 && errno == EINVAL)      /* kernel < 6.3: no MFD_NOEXEC_SEAL */
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return fd;
+}
+
+int usdt_memfd_seal(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+}
+
 static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
 {
 	char name[96];
 	snprintf(name, sizeof name, "libusdt:%s", tag);
-	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
-	if (fd < 0 && errno == EINVAL)      /* kernel < 6.3: no MFD_NOEXEC_SEAL */
-		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = usdt_memfd_create(name);
 	if (fd < 0)
 		return usdt_errf(err, "memfd_create: %s", strerror(errno));
 	if (write_all(fd, image, size) != 0) {
 		usdt_errf(err, "write to memfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+	if (usdt_memfd_seal(fd) != 0) {
 		usdt_errf(err, "sealing the memfd: %s", strerror(errno));
 		goto fail;
 	}

@@ -29,6 +29,14 @@ struct usdt_loaded {
  * Returns 0, or -1 with every attempt's reason in err. */
 int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err);
 
+/* A memfd for generated content: close-on-exec, sealable, and marked
+ * non-executable (MFD_NOEXEC_SEAL) where the kernel knows the flag, so it
+ * works under vm.memfd_noexec=2. Returns the fd or -1 (errno set). */
+int usdt_memfd_create(const char *name);
+
+/* Seal a memfd against writes, growth, shrinking and further seals. */
+int usdt_memfd_seal(int fd);
+
 /* dlclose and release the fd/file. Returns 0, or -1 with a message. */
 int usdt_unload(struct usdt_loaded *obj, char *err);
 
