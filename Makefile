@@ -145,3 +145,16 @@ fuzz-smoke: fuzz
 	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/work-$$n fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
 	  test $${PIPESTATUS[0]} -eq 0; done
+
+# ---- robustness tests (issue 5): fault injection, valgrind cycles, fuzzers ----
+# tests/faults/t_*.c are linked with --wrap so that every allocation, system
+# call and dl* call made from libusdt's objects goes through the test's
+# __wrap_* functions (which fail the N-th call on request). `make tests`
+# builds them like every other test (TEST_BINS), with these flags added.
+FAULT_WRAPS := malloc calloc realloc strdup memfd_create ftruncate write pwrite fcntl mmap munmap open \
+               close dlopen dlinfo dlclose
+FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
+$(BUILD)/tests/faults/%: LDFLAGS += $(FAULT_LDFLAGS)
+# fuzz_elf_image re-parses every image with libelf.
+FUZZ_ELF_LIBS := -lelf
+$(BUILD)/fuzz/fuzz_elf_image: LIBS += $(FUZZ_ELF_LIBS)
