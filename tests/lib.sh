@@ -92,3 +92,38 @@ bcc_headers() {
   cp -as --remove-destination "$arch"/. "$dir"/ 2>/dev/null
   export BCC_KERNEL_SOURCE=$dir
 }
+
+# bt_args_program N: a bpftrace program that prints each EXPECT probe's
+# first N arguments once, as "GOT provider:probe v..." (integers as 64-bit
+# hex, strings quoted: the format of the EXPECT lines), and exits after 3 s.
+bt_args_program() {
+  local n=$1 name rest vals fmt args i
+  while read -r name rest; do
+    read -ra vals <<<"$rest"
+    fmt="GOT $name"; args=""
+    for i in "${!vals[@]}"; do
+      [ "$i" -lt "$n" ] || break
+      if [[ ${vals[$i]} == \"* ]]; then fmt="$fmt \\\"%s\\\""; args="$args, str(arg$i)"
+      else fmt="$fmt %lx"; args="$args, arg$i"; fi
+    done
+    echo "usdt:*:$name /@seen[\"$name\"] == 0/ { @seen[\"$name\"] = 1; printf(\"$fmt\\n\"$args); }"
+  done < <(expect_lines)
+  echo 'interval:s:3 { exit(); } END { clear(@seen); }'
+}
+
+# check_enabled_flip PROBE WHAT: the target's is-enabled state for PROBE is
+# 0, becomes 1 while bpftrace counts the probe, and is 0 again afterwards;
+# bpftrace saw events. WHAT names the is-enabled call in messages.
+check_enabled_flip() {
+  local probe=$1 what=$2 bpid
+  wait_state "$probe" 0 5 || fail "$what was not 0 before bpftrace attached"
+  timeout 30 bpftrace -p "$TPID" -e "usdt:*:$probe { @n = count(); } interval:s:2 { exit(); }" > "$TMP/flip" 2>&1 &
+  bpid=$!
+  wait_state "$probe" 1 15 || fail "$what did not become 1 while bpftrace was attached"
+  ok "$what is 1 while bpftrace is attached"
+  wait $bpid
+  wait_state "$probe" 0 5 || fail "$what did not return to 0 after bpftrace detached"
+  ok "$what is 0 after bpftrace detached"
+  grep -q '@n: [1-9]' "$TMP/flip" || { cat "$TMP/flip"; fail "bpftrace counted no events"; }
+  ok "bpftrace counted events: $(grep '@n' "$TMP/flip")"
+}

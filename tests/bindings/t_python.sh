@@ -26,33 +26,15 @@ for py in "${pythons[@]}"; do
 
   TARGET=$py start_target "$PY/tests/target.py" 20
 
-  # One bpftrace program printing each probe's arguments once.
   prog=$TMP/py.bt
-  while read -r name rest; do
-    read -ra vals <<<"$rest"
-    fmt="GOT $name"; args=""
-    for i in "${!vals[@]}"; do
-      if [[ ${vals[$i]} == \"* ]]; then fmt="$fmt \\\"%s\\\""; args="$args, str(arg$i)"
-      else fmt="$fmt %lx"; args="$args, arg$i"; fi
-    done
-    echo "usdt:*:$name /@seen[\"$name\"] == 0/ { @seen[\"$name\"] = 1; printf(\"$fmt\\n\"$args); }"
-  done < <(expect_lines) > "$prog"
-  echo 'interval:s:3 { exit(); } END { clear(@seen); }' >> "$prog"
+  bt_args_program 6 > "$prog"
 
   wait_state pyprobes:i8 0 5 || fail "probe.enabled was not False before tracing"
   timeout 60 bpftrace -p "$TPID" "$prog" > "$TMP/got" 2>"$TMP/err" || { cat "$TMP/err"; fail "bpftrace failed"; }
   compare_got "$TMP/got" 6 || { cat "$TMP/got" "$TMP/err"; fail "bpftrace read wrong values from $py"; }
   ok "bpftrace read the exact arguments of $(expect_lines | wc -l) probes fired by $py"
 
-  wait_state pyprobes:i8 0 5 || fail "probe.enabled did not return to False after bpftrace detached"
-  timeout 30 bpftrace -p "$TPID" -e 'usdt:*:pyprobes:i8 { @n = count(); } interval:s:2 { exit(); }' > "$TMP/out2" 2>&1 &
-  bpid=$!
-  wait_state pyprobes:i8 1 15 || fail "probe.enabled did not become True while bpftrace was attached"
-  ok "probe.enabled is True while bpftrace is attached"
-  wait $bpid
-  wait_state pyprobes:i8 0 5 || fail "probe.enabled did not return to False"
-  ok "probe.enabled is False after bpftrace detached"
-  grep -q '@n: [1-9]' "$TMP/out2" || { cat "$TMP/out2"; fail "no events counted"; }
+  check_enabled_flip pyprobes:i8 probe.enabled
   stop_target
   grep -q '^DONE enabled=False' "$TOUT" || fail "target did not exit cleanly"
   ok "$py target exited cleanly"
