@@ -36,6 +36,7 @@ ensure_tracefs() {
 
 start_target() {
   TOUT=$TMP/target.out
+  : > "$TOUT"     # not the background job: a previous target's READY must not count
   "$TARGET" "$@" >"$TOUT" 2>&1 &
   TPID=$!
   for _ in $(seq 100); do
