@@ -93,7 +93,8 @@
  *     two calls until the probe definition itself is freed (its last
  *     reference dropped): while the provider is disabled they do nothing and
  *     return 0. Code of a disabled provider is unmapped only after every
- *     thread that could be executing it has left it.
+ *     thread that could be executing it has left it (so a disable waits
+ *     for a thread that a debugger holds stopped at one of its probes).
  *   - The other functions that modify one provider (create/add/remove/
  *     enable/disable/free) must not run concurrently on the same provider;
  *     different providers may be managed from different threads at once.
