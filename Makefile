@@ -151,8 +151,8 @@ fuzz-smoke: fuzz
 # call and dl* call made from libusdt's objects goes through the test's
 # __wrap_* functions (which fail the N-th call on request). `make tests`
 # builds them like every other test (TEST_BINS), with these flags added.
-FAULT_WRAPS := malloc calloc realloc strdup memfd_create ftruncate write pwrite fcntl mmap munmap open \
-               close dlopen dlinfo dlclose
+FAULT_WRAPS := malloc calloc realloc strdup free memfd_create ftruncate write pwrite fcntl mmap open \
+               dlopen dlinfo dlclose
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
 $(BUILD)/tests/faults/%: LDFLAGS += $(FAULT_LDFLAGS)
 # fuzz_elf_image re-parses every image with libelf.

@@ -423,7 +423,9 @@ static int rebuild(usdt_provider_t *provider)
 	}
 	provider->file = gen;
 	publish(provider, gen);
-	return rc;
+	/* The new object is live: the change succeeded. An error unloading the
+	 * old one stays recorded on the provider (as for remove_probe). */
+	return 0;
 }
 
 int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)

@@ -141,8 +141,9 @@ int usdt_dtrace_publish(const usdt_provider_t *provider, struct usdt_generation 
 	}
 	pv.base = (uint64_t)(uintptr_t)st->doc;
 	size_t len2 = 0;
-	if (usdt_dof_build(USDT_DOF_LINUX, &pv, &doc, &len2, msg, sizeof msg) != 0 || len2 != len) {
-		usdt_errf(err, "DTrace: %s", len2 != len ? "DOF size changed with its base" : msg);
+	int built = usdt_dof_build(USDT_DOF_LINUX, &pv, &doc, &len2, msg, sizeof msg) == 0;
+	if (!built || len2 != len) {
+		usdt_errf(err, "DTrace: %s", built ? "DOF size changed with its base" : msg);
 		goto fail;
 	}
 	if (pwrite(st->fd, doc, len, 0) != (ssize_t)len || usdt_memfd_seal(st->fd) != 0) {
