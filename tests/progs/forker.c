@@ -37,13 +37,19 @@ int main(void)
 	if (child > 0)
 		printf("READY %ld %ld\n", (long)getpid(), (long)child);
 	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	/* The string is written by this process, so its page is present in its
+	 * page tables: after fork() the kernel does not copy page-table entries
+	 * of file-backed mappings, and a tracer's BPF program cannot fault a
+	 * page in (str() would read "" from an untouched string literal). */
+	char name[16];
+	snprintf(name, sizeof name, "%s", who == 1 ? "parent" : "child");
 	while (!stop) {
 		if (drop && prov != NULL) {
 			usdt_provider_free(prov);
 			prov = NULL;
 			printf("CHILD FREED\n");
 		}
-		void *argv[] = { (void *)(intptr_t)who, (void *)(who == 1 ? "parent" : "child") };
+		void *argv[] = { (void *)(intptr_t)who, (void *)name };
 		usdt_fire_probe(probe, 2, argv);
 		nanosleep(&nap, NULL);
 	}
