@@ -13,7 +13,8 @@
  *     files in the file strategy's directory all return to their values
  *     before the scenario;
  *   - memfd_create refused (as by seccomp or vm.memfd_noexec) falls back
- *     to the file strategy, and the enable succeeds.
+ *     to the file strategy, and the enable succeeds; MFD_NOEXEC_SEAL
+ *     refused with EINVAL (kernels before 6.3) is retried without it.
  * No source change is needed: the Makefile links this test with
  * -Wl,--wrap=malloc,... (FAULT_WRAPS) so that libusdt's calls reach the
  * __wrap_* functions below, which call __real_* unless the countdown hits.
@@ -60,11 +61,11 @@
 
 enum fn {
 	F_MALLOC, F_CALLOC, F_REALLOC, F_STRDUP, F_MEMFD, F_FTRUNCATE, F_WRITE, F_PWRITE, F_FCNTL, F_MMAP,
-	F_OPEN, F_DLOPEN, F_DLINFO, F_DLCLOSE, F_DEVOPEN, F_DEVIOCTL, F_COUNT
+	F_OPEN, F_DLOPEN, F_DLINFO, F_DLCLOSE, F_DEVOPEN, F_DEVIOCTL, F_MEMFD_OLD, F_COUNT
 };
 static const char *const fn_name[F_COUNT] = {
 	"malloc", "calloc", "realloc", "strdup", "memfd_create", "ftruncate", "write", "pwrite", "fcntl",
-	"mmap", "open", "dlopen", "dlinfo", "dlclose", "helper-open", "helper-ioctl"
+	"mmap", "open", "dlopen", "dlinfo", "dlclose", "helper-open", "helper-ioctl", "memfd_create(EINVAL)"
 };
 
 static int counting;                 /* count (and maybe fail) calls now */
@@ -210,8 +211,13 @@ void __wrap_free(void *p)
 
 int __wrap_memfd_create(const char *name, unsigned flags)
 {
-	if (inject(F_MEMFD)) {
+	int refuse = inject(F_MEMFD), old_kernel = inject(F_MEMFD_OLD);
+	if (refuse) {
 		errno = EPERM;              /* what a seccomp filter or memfd_noexec says */
+		return -1;
+	}
+	if (old_kernel && (flags & 0x0008U)) {
+		errno = EINVAL;             /* a kernel < 6.3 does not know MFD_NOEXEC_SEAL */
 		return -1;
 	}
 	return __real_memfd_create(name, flags);
@@ -420,7 +426,7 @@ static int verbose = 1;
 
 /* distinct messages for the summary */
 #define MAXMSG 256
-static struct { char fn[16], op[24], msg[200]; } msgs[MAXMSG];
+static struct { char fn[24], op[24], msg[200]; } msgs[MAXMSG];
 static int nmsgs;
 
 static void note_message(enum fn f, enum op o, const char *msg)
@@ -540,6 +546,8 @@ static void scenario(enum op o)
 			fallbacks++;
 			memfd_fallbacks += target_fn == F_MEMFD;
 			snprintf(msg, sizeof msg, "(succeeded: fell back to the file strategy in %s)", dir);
+		} else if (target_fn == F_MEMFD_OLD) {
+			snprintf(msg, sizeof msg, "(succeeded: memfd created again without MFD_NOEXEC_SEAL)");
 		} else if (!msg[0]) {
 			snprintf(msg, sizeof msg, "(succeeded: %s)", target_fn == F_DLCLOSE || target_fn == F_DEVIOCTL ||
 			         target_fn == F_DEVOPEN ? "failure not fatal here" : "fault absorbed");
@@ -554,6 +562,10 @@ static void scenario(enum op o)
 		problem("remove_probe returned 0 but the probe is still there", o);
 	if (strstr(msg, "size changed") != NULL)
 		problem("an allocation failure reported as something else", o);
+	if (target_fn == F_MEMFD_OLD && rc != 0 && strstr(msg, "memfd_create") != NULL)
+		problem("MFD_NOEXEC_SEAL refused: no retry without it", o);
+	if (target_fn == F_MEMFD_OLD && rc == 0 && o == OP_ENABLE && maps_has("/memfd:libusdt:") == 0 && pass_memfd)
+		problem("MFD_NOEXEC_SEAL refused: the object is not in a memfd", o);
 	if (target_fn == F_MEMFD && o == OP_ENABLE && pass_memfd && calls[F_MEMFD] == target_n && target_n == 1 &&
 	    rc != 0)
 		problem("memfd_create refused: no fallback to the file strategy", o);
@@ -650,7 +662,7 @@ int main(void)
 		printf(" %s %ld", fn_name[f], per_fn[f]);
 	printf("\n# distinct results (function, first operation, message):\n");
 	for (int i = 0; i < nmsgs; i++)
-		printf("#   %-13s %-22s %s\n", msgs[i].fn, msgs[i].op, msgs[i].msg);
+		printf("#   %-20s %-22s %s\n", msgs[i].fn, msgs[i].op, msgs[i].msg);
 	CHECK(injected > 0, "%ld faults injected in all, %ld calls failed cleanly, %ld absorbed (%ld by the memfd -> file fallback)",
 	      injected, injected - succeeded_anyway, succeeded_anyway, fallbacks);
 	CHECK(memfd_fallbacks > 0, "memfd_create refused: the file strategy took over (%ld times; %ld fallbacks "
