@@ -5,6 +5,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 #include "check.h"
 
 static void *lib;
-static volatile int ready;
+static atomic_int ready;
 
 static void *worker(void *arg)
 {
@@ -21,7 +22,7 @@ static void *worker(void *arg)
 	void *fake_probe[4] = { 0 };     /* a usdt_probe_t with no binding */
 	if (is_enabled != NULL)
 		is_enabled(fake_probe);     /* registers this thread as a reader */
-	ready = 1;
+	atomic_store(&ready, 1);
 	usleep(300 * 1000);              /* exits after the library is gone */
 	return NULL;
 }
@@ -36,7 +37,7 @@ int main(void)
 		return check_done();
 	pthread_t t;
 	pthread_create(&t, NULL, worker, NULL);
-	while (!ready)
+	while (!atomic_load(&ready))
 		usleep(1000);
 	CHECK(dlclose(lib) == 0, "dlclose while a registered thread is alive");
 	pthread_join(t, NULL);
