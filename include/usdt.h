@@ -265,11 +265,14 @@ USDT_API int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef
 /*
  * Enable: build the provider's probe object(s), load them, make the probes
  * visible to tracers and set every probedef->probe. Fails with
- * USDT_ERROR_NOPROBES if there is no probe, USDT_ERROR_DUP_PROVIDER if
- * another enabled provider in this process has the same name, and
- * USDT_ERROR_LOAD with the system's reason if no loading strategy works.
- * Enabling an enabled provider records USDT_ERROR_ALREADYENABLED and
- * returns 0 (libusdt behaviour). Disable + enable works any number of times.
+ * USDT_ERROR_NOPROBES if there is no probe and USDT_ERROR_LOAD with the
+ * system's reason if no loading strategy works; a failed enable changes
+ * nothing. Enabling an enabled provider records USDT_ERROR_ALREADYENABLED
+ * and returns 0 (libusdt behaviour). Disable + enable works any number of
+ * times. Several providers of the same name may be enabled at once (as in
+ * libusdt 0.x, e.g. two copies of a library): they share one object, so
+ * tracers see all their probes under that provider name, and a probe name
+ * two of them define is one probe with two locations.
  */
 USDT_API int usdt_provider_enable(usdt_provider_t *provider);
 

@@ -29,62 +29,112 @@ const char *usdt_version(void)
 	return USDT_VERSION;
 }
 
-/* ---------------------------------------------------------------- names */
+/* --------------------------------------------------------------- groups */
 
-/* Provider names enabled in this process: one object per provider name,
- * or bpftrace and bcc would attach to only one of two same-named probes. */
-static pthread_mutex_t enabled_lock = PTHREAD_MUTEX_INITIALIZER;
-struct enabled_name {
-	const usdt_provider_t *provider;
-	struct enabled_name *next;
+/*
+ * All enabled providers of one name share one loaded object (a "group").
+ * Two objects carrying the same provider:probe would split tracers:
+ * bpftrace and bcc attach to the probes of only one of them. Sharing also
+ * keeps libusdt 0.x behaviour, where any number of providers of one name
+ * (different modules, or two copies of a library in one process) could be
+ * enabled at once: their probes appear under the one provider name, and a
+ * probe name defined by two of them is one probe with two locations, which
+ * tracers attach to together.
+ *
+ * Every change to a group's probe list (enable, disable, add or remove a
+ * probe while enabled) builds and loads the new object first, then swaps
+ * the bindings and unloads the old one, so a failure leaves everything as
+ * it was. One lock serialises these changes process-wide.
+ */
+struct usdt_group {
+	char *name;
+	usdt_provider_t **members;         /* enabled providers, enable order */
+	size_t nmembers, cap;
+	struct usdt_generation *gen;       /* their object, or NULL */
+	struct usdt_group *next;
 };
-static struct enabled_name *enabled_names;
+
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct usdt_group *groups;
 
 /* A fork() while another thread holds the lock must not leave the child
  * with a lock nobody will release. */
-static void names_prepare(void) { pthread_mutex_lock(&enabled_lock); }
-static void names_release(void) { pthread_mutex_unlock(&enabled_lock); }
-static void names_atfork(void) { pthread_atfork(names_prepare, names_release, names_release); }
-static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+static void groups_prepare(void) { pthread_mutex_lock(&groups_lock); }
+static void groups_release(void) { pthread_mutex_unlock(&groups_lock); }
+static void groups_atfork(void) { pthread_atfork(groups_prepare, groups_release, groups_release); }
+static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
 
-static int claim_name(usdt_provider_t *provider)
+static void lock_groups(void)
 {
-	int rc = 0;
-	pthread_once(&names_once, names_atfork);
-	pthread_mutex_lock(&enabled_lock);
-	for (struct enabled_name *e = enabled_names; e != NULL; e = e->next) {
-		if (strcmp(e->provider->name, provider->name) == 0) {
-			rc = usdt_fail(provider, USDT_ERROR_DUP_PROVIDER,
-			               "provider \"%s\" is already enabled in this process by another provider object; "
-			               "disable or free it first", provider->name);
-			goto out;
-		}
-	}
-	struct enabled_name *e = malloc(sizeof *e);
-	if (e == NULL) {
-		rc = usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
-		goto out;
-	}
-	e->provider = provider;
-	e->next = enabled_names;
-	enabled_names = e;
-out:
-	pthread_mutex_unlock(&enabled_lock);
-	return rc;
+	pthread_once(&groups_once, groups_atfork);
+	pthread_mutex_lock(&groups_lock);
 }
 
-static void release_name(const usdt_provider_t *provider)
+static void unlock_groups(void)
 {
-	pthread_mutex_lock(&enabled_lock);
-	for (struct enabled_name **pe = &enabled_names; *pe != NULL; pe = &(*pe)->next) {
-		if ((*pe)->provider == provider) {
-			struct enabled_name *e = *pe;
-			*pe = e->next;
-			free(e);
+	pthread_mutex_unlock(&groups_lock);
+}
+
+static struct usdt_group *group_find(const char *name)
+{
+	for (struct usdt_group *g = groups; g != NULL; g = g->next)
+		if (strcmp(g->name, name) == 0)
+			return g;
+	return NULL;
+}
+
+static int group_add_member(struct usdt_group *g, usdt_provider_t *p)
+{
+	if (g->nmembers == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 2;
+		usdt_provider_t **m = realloc(g->members, cap * sizeof *m);
+		if (m == NULL)
+			return -1;
+		g->members = m;
+		g->cap = cap;
+	}
+	g->members[g->nmembers++] = p;
+	return 0;
+}
+
+static void group_remove_member(struct usdt_group *g, const usdt_provider_t *p)
+{
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (g->members[i] == p) {
+			memmove(&g->members[i], &g->members[i + 1], (g->nmembers - i - 1) * sizeof *g->members);
+			g->nmembers--;
+			return;
+		}
+}
+
+/* Unlink and free a group that has no member and no object left. */
+static void group_drop_if_empty(struct usdt_group *g)
+{
+	if (g->nmembers != 0 || g->gen != NULL)
+		return;
+	for (struct usdt_group **pg = &groups; *pg != NULL; pg = &(*pg)->next)
+		if (*pg == g) {
+			*pg = g->next;
 			break;
 		}
+	free(g->members);
+	free(g->name);
+	free(g);
+}
+
+static struct usdt_group *group_get(const char *name)
+{
+	struct usdt_group *g = group_find(name);
+	if (g != NULL)
+		return g;
+	g = calloc(1, sizeof *g);
+	if (g == NULL || (g->name = strdup(name)) == NULL) {
+		free(g);
+		return NULL;
 	}
-	pthread_mutex_unlock(&enabled_lock);
+	g->next = groups;
+	groups = g;
+	return g;
 }
 
 /* ------------------------------------------------------------- checking */
@@ -295,12 +345,15 @@ static void destroy_generation(struct usdt_generation *gen)
 	free(gen);
 }
 
-/* Build and load a generation for the provider's current probe list. */
-static struct usdt_generation *build_generation(usdt_provider_t *provider)
+/* Build and load a generation holding every probe of every member of the
+ * group, in member order. Errors are recorded on `who`. */
+static struct usdt_generation *build_generation(const struct usdt_group *g, usdt_provider_t *who)
 {
 	char err[USDT_ERRMSG_MAX];
 	struct usdt_generation *gen = calloc(1, sizeof *gen);
-	size_t n = provider->_nprobes;
+	size_t n = 0;
+	for (size_t m = 0; m < g->nmembers; m++)
+		n += g->members[m]->_nprobes;
 	if (gen == NULL)
 		goto nomem;
 	gen->nprobes = n;
@@ -309,33 +362,36 @@ static struct usdt_generation *build_generation(usdt_provider_t *provider)
 	if (gen->defs == NULL || gen->bindings == NULL)
 		goto nomem;
 	size_t i = 0;
-	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next)
-		gen->defs[i++] = pd;
-	if (usdt_sites_publish(provider, gen, err) != 0) {
-		usdt_fail(provider, USDT_ERROR_LOAD, "provider %s: %s", provider->name, err);
+	for (size_t m = 0; m < g->nmembers; m++)
+		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next)
+			gen->defs[i++] = pd;
+	if (usdt_sites_publish(g->members[0], gen, err) != 0) {
+		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", who->name, err);
 		destroy_generation(gen);
 		return NULL;
 	}
 	return gen;
 nomem:
 	destroy_generation(gen);
-	usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
+	usdt_fail(who, USDT_ERROR_MALLOC, NULL);
 	return NULL;
 }
 
-/* Point every probe of `gen` (or, with gen NULL, of the provider) at its
- * new binding or at nothing. */
-static void publish(usdt_provider_t *provider, struct usdt_generation *gen)
+static void unpublish_probe(usdt_probedef_t *pd)
 {
-	for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next) {
-		__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
-		pd->_probe->_sem = NULL;
-		pd->_probe->_site = NULL;
-		pd->probe = NULL;
-	}
-	if (gen == NULL)
-		return;
-	for (size_t i = 0; i < gen->nprobes; i++) {
+	__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
+	pd->_probe->_sem = NULL;
+	pd->_probe->_site = NULL;
+	pd->probe = NULL;
+}
+
+/* Point every probe of `gen` at its binding, and every probe of `old`
+ * that is not in `gen` at nothing. */
+static void publish(const struct usdt_generation *old, struct usdt_generation *gen)
+{
+	for (size_t i = 0; old != NULL && i < old->nprobes; i++)
+		unpublish_probe(old->defs[i]);
+	for (size_t i = 0; gen != NULL && i < gen->nprobes; i++) {
 		usdt_probedef_t *pd = gen->defs[i];
 		pd->_probe->_index = (uint32_t)i;
 		if (gen->bindings[i].dt_stub == NULL) {   /* the inline check suffices */
@@ -347,21 +403,31 @@ static void publish(usdt_provider_t *provider, struct usdt_generation *gen)
 	}
 }
 
-/* Unpublish and unload the provider's generation (if any). */
-static int retire_current(usdt_provider_t *provider)
+/* Give the group an object matching its members' probes now: build the new
+ * one (none if no probe is left), swap, then unload the old one once no
+ * thread can be in it. On failure nothing changes and -1 is returned with
+ * the error on `who`. An error unloading the old object is recorded on
+ * `who` but the change stands (returns 0). */
+static int regroup(struct usdt_group *g, usdt_provider_t *who)
 {
-	struct usdt_generation *gen = provider->file;
+	struct usdt_generation *old = g->gen, *gen = NULL;
 	char err[USDT_ERRMSG_MAX];
-	int rc = 0;
-	if (gen == NULL)
-		return 0;
-	publish(provider, NULL);
-	usdt_reader_synchronize();
-	if (usdt_sites_retire(gen, err) != 0)
-		rc = usdt_fail(provider, USDT_ERROR_UNLOADDOF, "provider %s: %s", provider->name, err);
-	destroy_generation(gen);
-	provider->file = NULL;
-	return rc;
+	size_t n = 0;
+	for (size_t m = 0; m < g->nmembers; m++)
+		n += g->members[m]->_nprobes;
+	if (n > 0 && (gen = build_generation(g, who)) == NULL)
+		return -1;
+	publish(old, gen);
+	g->gen = gen;
+	for (size_t m = 0; m < g->nmembers; m++)
+		g->members[m]->file = g;
+	if (old != NULL) {
+		usdt_reader_synchronize();
+		if (usdt_sites_retire(old, err) != 0)
+			usdt_fail(who, USDT_ERROR_UNLOADDOF, "provider %s: %s", who->name, err);
+		destroy_generation(old);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -376,17 +442,21 @@ int usdt_provider_enable(usdt_provider_t *provider)
 	}
 	if (provider->probedefs == NULL)
 		return usdt_fail(provider, USDT_ERROR_NOPROBES, "provider %s has no probes", provider->name);
-	if (claim_name(provider) != 0)
-		return -1;
-	struct usdt_generation *gen = build_generation(provider);
-	if (gen == NULL) {
-		release_name(provider);
-		return -1;
+	int rc = -1;
+	lock_groups();
+	struct usdt_group *g = group_get(provider->name);
+	if (g == NULL || group_add_member(g, provider) != 0) {
+		usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
+	} else if (regroup(g, provider) != 0) {
+		group_remove_member(g, provider);
+	} else {
+		provider->enabled = 1;
+		rc = 0;
 	}
-	provider->file = gen;
-	publish(provider, gen);
-	provider->enabled = 1;
-	return 0;
+	if (g != NULL)
+		group_drop_if_empty(g);
+	unlock_groups();
+	return rc;
 }
 
 int usdt_provider_disable(usdt_provider_t *provider)
@@ -395,37 +465,63 @@ int usdt_provider_disable(usdt_provider_t *provider)
 		return -1;
 	if (!provider->enabled)
 		return 0;
-	int rc = retire_current(provider);
+	int rc = 0;
+	lock_groups();
+	struct usdt_group *g = provider->file;
+	group_remove_member(g, provider);
+	if (regroup(g, provider) != 0) {
+		/* The others keep the object, which still holds this provider's
+		 * probes; at least make them inert. */
+		for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next)
+			unpublish_probe(pd);
+		usdt_reader_synchronize();
+		rc = -1;
+	}
 	provider->enabled = 0;
-	release_name(provider);
+	provider->file = NULL;
+	group_drop_if_empty(g);
+	unlock_groups();
 	return rc;
 }
 
-/* The probe list of an enabled provider changed: replace its object. The
- * old one is unloaded before the new one loads, so a provider:probe never
- * exists twice in the process. If the new one cannot be loaded the
- * provider ends up disabled, with the reason as its error. */
+/* The probe list of an enabled provider changed: rebuild its group. */
 static int rebuild(usdt_provider_t *provider)
 {
 	if (!provider->enabled)
 		return 0;
-	int rc = retire_current(provider);
-	if (provider->probedefs == NULL) {
-		provider->enabled = 0;
-		release_name(provider);
-		return rc;
-	}
-	struct usdt_generation *gen = build_generation(provider);
-	if (gen == NULL) {
-		provider->enabled = 0;
-		release_name(provider);
-		return -1;
-	}
-	provider->file = gen;
-	publish(provider, gen);
-	/* The new object is live: the change succeeded. An error unloading the
-	 * old one stays recorded on the provider (as for remove_probe). */
-	return 0;
+	lock_groups();
+	int rc = regroup(provider->file, provider);
+	unlock_groups();
+	return rc;
+}
+
+/* Link probedef at the end of the provider's list (room reserved). */
+static void link_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)
+{
+	probedef->next = NULL;
+	if (provider->_tail != NULL)
+		provider->_tail->next = probedef;
+	else
+		provider->probedefs = probedef;
+	provider->_tail = probedef;
+	index_insert(provider, probedef);
+	probedef->_owner = provider;
+	provider->_nprobes++;
+}
+
+/* Unlink probedef (whose predecessor is prev, or NULL for the first). */
+static void unlink_probe(usdt_provider_t *provider, usdt_probedef_t *probedef, usdt_probedef_t *prev)
+{
+	if (prev != NULL)
+		prev->next = probedef->next;
+	else
+		provider->probedefs = probedef->next;
+	if (provider->_tail == probedef)
+		provider->_tail = prev;
+	index_remove(provider, probedef);
+	probedef->next = NULL;
+	probedef->_owner = NULL;
+	provider->_nprobes--;
 }
 
 int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)
@@ -449,49 +545,46 @@ int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef
 		                 provider->name, provider->module, probedef->function, probedef->name);
 	if (index_reserve(provider) != 0)
 		return usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
-	probedef->next = NULL;
-	if (provider->_tail != NULL)
-		provider->_tail->next = probedef;
-	else
-		provider->probedefs = probedef;
-	provider->_tail = probedef;
-	index_insert(provider, probedef);
-	probedef->_owner = provider;
+	usdt_probedef_t *prev_tail = provider->_tail;
+	link_probe(provider, probedef);
+	if (rebuild(provider) != 0) {      /* not loadable: as if never added */
+		unlink_probe(provider, probedef, prev_tail);
+		return -1;
+	}
 	probedef->refcnt++;
-	provider->_nprobes++;
-	return rebuild(provider);
+	return 0;
 }
 
 int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probedef)
 {
 	if (check_provider(provider) != 0 || check_probedef(provider, probedef) != 0)
 		return -1;
-	usdt_probedef_t **link = &provider->probedefs, *prev = NULL;
+	usdt_probedef_t *prev = NULL, *pd = provider->probedefs;
 	if (probedef->_owner == provider)
-		while (*link != NULL && *link != probedef) {
-			prev = *link;
-			link = &(*link)->next;
-		}
-	if (probedef->_owner != provider || *link == NULL)
+		for (; pd != NULL && pd != probedef; pd = pd->next)
+			prev = pd;
+	if (probedef->_owner != provider || pd == NULL)
 		return usdt_fail(provider, USDT_ERROR_REMOVE_PROBE, "probe %s:%s is not in provider %s",
 		                 probedef->function, probedef->name, provider->name);
-	int was_enabled = provider->enabled;
-	if (was_enabled)
-		(void)retire_current(provider);   /* unpublishes every probe, this one included */
-	*link = probedef->next;
-	if (provider->_tail == probedef)
-		provider->_tail = prev;
-	index_remove(provider, probedef);
-	probedef->next = NULL;
-	probedef->_owner = NULL;
-	provider->_nprobes--;
-	int rc = 0;
-	if (was_enabled) {
-		provider->enabled = 1;
-		rc = rebuild(provider);
+	if (provider->enabled && provider->_nprobes == 1 && usdt_provider_disable(provider) != 0)
+		return -1;     /* the last probe: the provider is disabled first */
+	usdt_probedef_t *after = probedef->next;
+	unlink_probe(provider, probedef, prev);
+	if (rebuild(provider) != 0) {      /* keep it, as it was */
+		probedef->next = after;
+		if (prev != NULL)
+			prev->next = probedef;
+		else
+			provider->probedefs = probedef;
+		if (after == NULL)
+			provider->_tail = probedef;
+		index_insert(provider, probedef);
+		probedef->_owner = provider;
+		provider->_nprobes++;
+		return -1;
 	}
 	usdt_probe_release(probedef);
-	return rc;
+	return 0;
 }
 
 void usdt_provider_free(usdt_provider_t *provider)

@@ -153,21 +153,25 @@ int main(void)
 	usdt_provider_t *twin = usdt_create_provider("apitest", "other");
 	usdt_probedef_t *tw = usdt_create_probe("f", "t", 0, NULL);
 	usdt_provider_add_probe(twin, tw);
-	usdt_probe_release(tw);
-	CHECK(usdt_provider_enable(twin) == -1 && twin->_errcode == USDT_ERROR_DUP_PROVIDER,
-	      "a second enabled provider of the same name is refused: %s", usdt_errstr(twin));
+	CHECK(usdt_provider_enable(twin) == 0 && twin->enabled && tw->probe != NULL && a->probe == probe,
+	      "a second provider of the same name enables too: %s", usdt_errstr(twin));
+	CHECK(count_memfds() == 1, "same-named providers share one object (%d memfd)", count_memfds());
+	int cycles = 0;
 	for (int i = 0; i < 50; i++) {
-		if (usdt_provider_disable(p) != 0 || p->enabled || a->probe != NULL)
+		if (usdt_provider_disable(p) != 0 || p->enabled || a->probe != NULL || tw->probe == NULL)
 			break;
 		usdt_fire_probe(probe, 2, argv);             /* stale pointer: a no-op */
 		if (usdt_is_enabled(probe) != 0 || usdt_provider_enable(p) != 0 || a->probe != probe)
 			break;
-		if (i == 49)
-			CHECK(1, "50 disable/enable cycles; the usdt_probe_t pointer stays the same and valid");
+		cycles++;
 	}
+	CHECK(cycles == 50, "%d of 50 disable/enable cycles beside the twin; the usdt_probe_t pointer stays the same",
+	      cycles);
 	CHECK(usdt_provider_disable(p) == 0 && usdt_provider_disable(p) == 0, "disable twice is fine");
-	CHECK(usdt_provider_enable(twin) == 0, "the twin name can be enabled once the first is disabled");
+	CHECK(tw->probe != NULL && count_memfds() == 1, "the twin stays enabled when the first is disabled");
 	usdt_provider_free(twin);
+	CHECK(count_memfds() == 0 && tw->probe == NULL, "freeing the twin unloads the shared object");
+	usdt_probe_release(tw);
 	CHECK(usdt_provider_enable(p) == 0, "re-enable after the twin is freed");
 
 	/* add/remove while enabled */

@@ -21,8 +21,8 @@
  *    refused with libusdt's message.
  *  - An exception thrown by a fire callback propagates to the caller of
  *    fire() (dtrace-provider swallowed it or aborted, depending on version).
- *  - Two providers of the same name cannot be enabled at once in one
- *    process: enable() of the second throws libusdt's error.
+ *  - Several providers of the same name may be enabled at once (libusdt
+ *    gives them one shared object), as dtrace-provider allowed.
  */
 
 const path = require('path');

@@ -30,11 +30,12 @@ test('library errors carry libusdt\'s message', () => {
   assert.throws(() => dtp.addProbe('p', 'char *'), { code: 'USDT_ERROR_DUP_PROBE', message: /already exists/ });
   assert.throws(() => dtp.addProbe('many', ...new Array(33).fill('int')), RangeError);
   dtp.enable();
+  // a second provider of the same name (dtrace-provider allowed it): both
+  // enabled at once, sharing one object
   const other = d.createDTraceProvider('apierr');
   other.addProbe('q');
-  assert.throws(() => other.enable(), { code: 'USDT_ERROR_DUP_PROVIDER', message: /already enabled/ });
-  dtp.destroy();
   other.enable();
+  dtp.destroy();
   other.destroy();
 });
 
