@@ -156,8 +156,22 @@ static int main_thread_seals(int *n)
 		target[len] = '\0';
 		if (strncmp(target, "/memfd:libusdt", 14) != 0)   /* the ELF object and the DOF document */
 			continue;
+		/* Our own descriptor of the file, checked again after opening: the
+		 * watcher thread's short-lived descriptors show up here too, and
+		 * their numbers can be reused between readlink() and open(). */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		char again[64], target2[256];
+		snprintf(again, sizeof again, "/proc/self/fd/%d", fd);
+		len = readlink(again, target2, sizeof target2 - 1);
+		if (len <= 0 || (target2[len] = '\0', strcmp(target, target2) != 0)) {
+			close(fd);
+			continue;
+		}
 		(*n)++;
-		int s = fcntl(atoi(e->d_name), F_GET_SEALS);
+		int s = fcntl(fd, F_GET_SEALS);
+		close(fd);
 		bad += s < 0 || (s & ALL_SEALS) != ALL_SEALS;
 	}
 	closedir(d);
