@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -55,10 +56,25 @@ static struct usdt_dof_device_ops dev = {
 static struct usdt_dof_registration *reg_head;
 static int atfork_installed;
 
+/* "No helper device" is remembered for USDT_DOF_ABSENT_RECHECK_NS, so that
+ * enabling providers on a system without DTrace (the common case) does not
+ * pay an open() each time; a device loaded meanwhile is seen after that. */
+#define USDT_DOF_ABSENT_RECHECK_NS 1000000000LL
+static long long absent_until[USDT_DOF_NPROFILES];   /* CLOCK_MONOTONIC ns */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void usdt_dof_set_device_ops(const struct usdt_dof_device_ops *ops)
 {
 	pthread_mutex_lock(&reg_lock);
 	dev = ops ? *ops : real_ops;
+	for (int i = 0; i < USDT_DOF_NPROFILES; i++)
+		__atomic_store_n(&absent_until[i], 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&reg_lock);
 }
 
@@ -83,10 +99,17 @@ static int open_helper(usdt_dof_profile_t profile)
 
 int usdt_dof_device_present(usdt_dof_profile_t profile)
 {
+	if ((unsigned)profile >= USDT_DOF_NPROFILES)
+		return 0;
+	long long now = now_ns();
+	if (now < __atomic_load_n(&absent_until[profile], __ATOMIC_RELAXED))
+		return 0;
 	pthread_mutex_lock(&reg_lock);
 	int fd = open_helper(profile);
 	if (fd >= 0)
 		dev.close(dev.ctx, fd);
+	if (fd == -2)
+		__atomic_store_n(&absent_until[profile], now + USDT_DOF_ABSENT_RECHECK_NS, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&reg_lock);
 	return fd >= 0 ? 1 : fd == -2 ? 0 : -1;
 }

@@ -205,6 +205,7 @@ int main(void)
 	usdt_provider_disable(prov);
 
 	dev.present = 1;
+	usdt_dof_set_device_ops(&ops);   /* forget the remembered "no device" (rechecked every second) */
 	CHECK(usdt_provider_enable(prov) == 0, "with a helper device: enabled (%s)", usdt_errstr(prov));
 	if (!prov->enabled)
 		return check_done();
@@ -218,6 +219,10 @@ int main(void)
 	CHECK(addr == dofp && maps_has("/memfd:libusdt-dof:dtl") == 1, "dofhp_addr == dofhp_dof, in its own memfd");
 
 	const struct usdt_binding *bp = p->probe->_live, *bq = q->probe->_live;
+	if (bp->dt_stub == NULL || bq->dt_stub == NULL) {
+		CHECK(0, "the bindings have DTrace stubs");
+		return check_done();
+	}
 	uint64_t probe_sites[2] = { (uintptr_t)bp->dt_probe_tp, (uintptr_t)bq->dt_probe_tp };
 	uint64_t isen_sites[2] = { (uintptr_t)bp->dt_isen_tp, (uintptr_t)bq->dt_isen_tp };
 	struct usdt_dof_sites sites = { addr, "libusdt", probe_sites, 2, isen_sites, 2, 1 };
