@@ -470,11 +470,16 @@ int usdt_provider_disable(usdt_provider_t *provider)
 	struct usdt_group *g = provider->file;
 	group_remove_member(g, provider);
 	if (regroup(g, provider) != 0) {
-		/* The others keep the object, which still holds this provider's
-		 * probes; at least make them inert. */
-		for (usdt_probedef_t *pd = provider->probedefs; pd != NULL; pd = pd->next)
-			unpublish_probe(pd);
+		/* No object could be built for the other providers of this name
+		 * (out of memory): the shared one must not outlive this provider's
+		 * probe definitions, so it goes; the others stay enabled without
+		 * live probes until their next enable, disable or change. */
+		char err[USDT_ERRMSG_MAX];
+		publish(g->gen, NULL);
 		usdt_reader_synchronize();
+		(void)usdt_sites_retire(g->gen, err);
+		destroy_generation(g->gen);
+		g->gen = NULL;
 		rc = -1;
 	}
 	provider->enabled = 0;
