@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc_count.h"
 #include "usdt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -177,26 +178,6 @@ struct def {
 	int refs;             /* model reference count */
 	int ours;             /* the input still holds the creator's reference */
 };
-
-static int count_libusdt_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[64], target[256];
-	int n = 0;
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof path, "/proc/self/fd/%.20s", e->d_name);
-		ssize_t len = readlink(path, target, sizeof target - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			n += strstr(target, "libusdt") != NULL;
-		}
-	}
-	closedir(d);
-	return n;
-}
 
 static size_t tuple_len(usdt_provider_t *p, usdt_probedef_t *pd)
 {
@@ -425,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int k = 0; k < NDEF; k++)
 		if (defs[k].pd != NULL && defs[k].ours)
 			usdt_probe_release(defs[k].pd);
-	if (enables > 0 && count_libusdt_fds() != 0)
+	if (enables > 0 && count_fds_linking("libusdt") != 0)
 		FAIL("a libusdt fd is left after every provider was freed");
 	return 0;
 }

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "proc_count.h"
 #include "dof/dof.h"
 #include "usdt.h"
 #include "usdt_internal.h"
@@ -360,38 +361,6 @@ static const struct usdt_dof_device_ops fake_dev = { d_open, d_ioctl, d_close, N
 
 static char dir[64];
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static int count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
-	while (fgets(line, sizeof line, f) != NULL)
-		n += strchr(line, '\n') != NULL && (!UNDER_SANITIZER || strstr(line, "libusdt") != NULL);
-	fclose(f);
-	return n;
-}
-
-static int count_files(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	while ((e = readdir(d)) != NULL)
-		n += strncmp(e->d_name, "libusdt-", 8) == 0;
-	closedir(d);
-	return n;
-}
-
 static int maps_has(const char *needle)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -467,7 +436,7 @@ static int consistent(usdt_provider_t *p)
 /* Run one scenario; with target_fn < 0 it is a dry run that counts calls. */
 static void scenario(enum op o)
 {
-	int fds0 = count_fds(), maps0 = count_maps(), files0 = count_files();
+	int fds0 = count_fds_linking(NULL), maps0 = count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL), files0 = count_dir_entries(dir, "libusdt-");
 	long live0 = nlive;
 	int rc = 0;
 	char msg[USDT_ERRMSG_MAX] = "";
@@ -601,10 +570,10 @@ teardown:
 	usdt_probe_release(c);
 	usdt_probe_release(x);
 	flush_quarantine();
-	if (nlive != live0 || count_fds() != fds0 || count_maps() != maps0 || count_files() != files0) {
+	if (nlive != live0 || count_fds_linking(NULL) != fds0 || count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL) != maps0 || count_dir_entries(dir, "libusdt-") != files0) {
 		char what[160];
 		snprintf(what, sizeof what, "leak: heap blocks %+ld, fds %+d, mappings %+d, files %+d", nlive - live0,
-		         count_fds() - fds0, count_maps() - maps0, count_files() - files0);
+		         count_fds_linking(NULL) - fds0, count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL) - maps0, count_dir_entries(dir, "libusdt-") - files0);
 		problem(what, o);
 	}
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "proc_count.h"
 #include "usdt.h"
 
 /* Under a sanitizer the runtime maps and unmaps memory of its own: then only
@@ -34,44 +35,6 @@
 #ifndef UNDER_SANITIZER
 #define UNDER_SANITIZER 0
 #endif
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (d == NULL)
-		return -1;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static int count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[1024];
-	int n = 0;
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		n += strchr(line, '\n') != NULL && (!UNDER_SANITIZER || strstr(line, "libusdt") != NULL);
-	fclose(f);
-	return n;
-}
-
-static int count_files(const char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-	if (dir == NULL || (d = opendir(dir)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		n += strncmp(e->d_name, "libusdt-", 8) == 0;
-	closedir(d);
-	return n;
-}
 
 static long env_long(const char *name, long def)
 {
@@ -118,7 +81,7 @@ int main(void)
 		for (int k = 0; k < 3; k++)
 			usdt_probe_release(pd[k]);
 		if (i == 0 || (i + 1) % sample == 0 || i + 1 == cycles) {
-			int fds = count_fds(), maps = count_maps(), files = count_files(dir);
+			int fds = count_fds_linking(NULL), maps = count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL), files = count_dir_entries(dir, "libusdt-");
 			if (i == 0) {
 				printf("# after cycle 1: %d fds, %d mappings, %d files (not compared)\n", fds, maps, files);
 				continue;

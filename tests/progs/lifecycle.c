@@ -23,6 +23,7 @@
 #include <dirent.h>
 
 #include "usdt.h"
+#include "proc_count.h"
 
 #define MAXP 16
 #define MAXPROBES 64
@@ -60,39 +61,6 @@ static void *firing(void *arg)
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
-}
-
-static int count_lines(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[512];
-	int n = 0;
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
-static int count_memfds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-	char path[300], target[300];
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-		ssize_t len = readlink(path, target, sizeof target - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			if (strstr(target, "libusdt") != NULL)
-				n++;
-		}
-	}
-	closedir(d);
-	return n;
 }
 
 int main(void)
@@ -177,9 +145,9 @@ int main(void)
 			many = NULL;
 			nmany = 0;
 		} else if (strcmp(cmd, "maps") == 0) {
-			printf("MAPS %d\n", count_lines("/proc/self/maps", "libusdt:"));
+			printf("MAPS %d\n", count_maps_lines("libusdt:"));
 		} else if (strcmp(cmd, "fds") == 0) {
-			printf("FDS %d\n", count_memfds());
+			printf("FDS %d\n", count_fds_linking("libusdt"));
 		} else if (strcmp(cmd, "quit") == 0) {
 			pthread_mutex_unlock(&lock);
 			break;

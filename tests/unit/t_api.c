@@ -10,25 +10,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "proc_count.h"
 #include "usdt.h"
-
-static int count_memfds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[300], target[300];
-	int n = 0;
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-		ssize_t len = readlink(path, target, sizeof target - 1);
-		if (len > 0) {
-			target[len] = '\0';
-			n += strstr(target, "libusdt") != NULL;
-		}
-	}
-	closedir(d);
-	return n;
-}
 
 static void bad_provider(const char *name, const char *module, usdt_error_t want, const char *what)
 {
@@ -139,7 +122,7 @@ int main(void)
 
 	/* enable / disable cycles and the probe pointer */
 	CHECK(usdt_provider_enable(p) == 0 && p->enabled == 1, "enable");
-	CHECK(count_memfds() == 1, "one memfd per enabled provider");
+	CHECK(count_fds_linking("libusdt") == 1, "one memfd per enabled provider");
 	usdt_probe_t *probe = a->probe;
 	CHECK(probe != NULL && a3->probe != NULL, "probedef->probe is set while enabled");
 	CHECK(usdt_is_enabled(probe) == 0 && usdt_is_enabled_inline(probe) == 0, "no tracer: is_enabled 0");
@@ -155,7 +138,7 @@ int main(void)
 	usdt_provider_add_probe(twin, tw);
 	CHECK(usdt_provider_enable(twin) == 0 && twin->enabled && tw->probe != NULL && a->probe == probe,
 	      "a second provider of the same name enables too: %s", usdt_errstr(twin));
-	CHECK(count_memfds() == 1, "same-named providers share one object (%d memfd)", count_memfds());
+	CHECK(count_fds_linking("libusdt") == 1, "same-named providers share one object (%d memfd)", count_fds_linking("libusdt"));
 	int cycles = 0;
 	for (int i = 0; i < 50; i++) {
 		if (usdt_provider_disable(p) != 0 || p->enabled || a->probe != NULL || tw->probe == NULL)
@@ -168,9 +151,9 @@ int main(void)
 	CHECK(cycles == 50, "%d of 50 disable/enable cycles beside the twin; the usdt_probe_t pointer stays the same",
 	      cycles);
 	CHECK(usdt_provider_disable(p) == 0 && usdt_provider_disable(p) == 0, "disable twice is fine");
-	CHECK(tw->probe != NULL && count_memfds() == 1, "the twin stays enabled when the first is disabled");
+	CHECK(tw->probe != NULL && count_fds_linking("libusdt") == 1, "the twin stays enabled when the first is disabled");
 	usdt_provider_free(twin);
-	CHECK(count_memfds() == 0 && tw->probe == NULL, "freeing the twin unloads the shared object");
+	CHECK(count_fds_linking("libusdt") == 0 && tw->probe == NULL, "freeing the twin unloads the shared object");
 	usdt_probe_release(tw);
 	CHECK(usdt_provider_enable(p) == 0, "re-enable after the twin is freed");
 
@@ -198,7 +181,7 @@ int main(void)
 	usdt_probe_release(a);          /* the provider still holds a and a3 */
 	usdt_probe_release(a3);
 	usdt_provider_free(p);
-	CHECK(count_memfds() == 0, "free of an enabled provider disables it: no memfd left");
+	CHECK(count_fds_linking("libusdt") == 0, "free of an enabled provider disables it: no memfd left");
 	CHECK(usdt_provider_enable(p) == -1 && usdt_last_error() == USDT_ERROR_INVALID,
 	      "enable after free is detected: %s", usdt_last_errstr());
 	CHECK(usdt_provider_add_probe(p, NULL) == -1 && usdt_last_error() == USDT_ERROR_INVALID,
