@@ -5,7 +5,10 @@
 need bpftrace; need_root
 awk '/^\/\* hello.c/,/^}$/' README.md > "$TMP/hello.c"
 [ -s "$TMP/hello.c" ] || fail "no C example found in README.md"
-cc -Wall -Wextra -Werror -Iinclude "$TMP/hello.c" "$BUILD/libusdt.a" -ldl -lpthread -o "$TMP/hello" 2> "$TMP/cc" ||
+san=   # link like the library was built (make check-asan / check-tsan)
+nm "$BUILD/libusdt.a" 2>/dev/null | grep -q ' U __asan_' && san="-fsanitize=address,undefined"
+nm "$BUILD/libusdt.a" 2>/dev/null | grep -q ' U __tsan_' && san="-fsanitize=thread"
+cc -Wall -Wextra -Werror $san -Iinclude "$TMP/hello.c" "$BUILD/libusdt.a" -ldl -lpthread -o "$TMP/hello" 2> "$TMP/cc" ||
   { cat "$TMP/cc"; fail "the README example does not compile"; }
 ok "the README example compiles with -Wall -Wextra -Werror"
 TOUT=$TMP/hello.out
