@@ -12,9 +12,9 @@ cc -Wall -Wextra -Werror $san -Iinclude "$TMP/hello.c" "$BUILD/libusdt.a" -ldl -
   { cat "$TMP/cc"; fail "the README example does not compile"; }
 ok "the README example compiles with -Wall -Wextra -Werror"
 TOUT=$TMP/hello.out
-stdbuf -oL "$TMP/hello" > "$TOUT" 2>&1 &
+"$TMP/hello" > "$TOUT" 2>&1 &
 TPID=$!
-for _ in $(seq 50); do grep -q '^pid' "$TOUT" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q 'memfd:libusdt:myapp' /proc/$TPID/maps 2>/dev/null && break; sleep 0.1; done
 cmd=$(grep -o "bpftrace -p PID -e 'usdt:\*:myapp:request[^']*'" README.md | head -n 1)
 [ -n "$cmd" ] || fail "no bpftrace command for myapp:request in README.md"
 cmd=${cmd/PID/$TPID}
