@@ -3,7 +3,8 @@
  * open descriptors (all, or those whose /proc/self/fd link contains a
  * string), lines of /proc/self/maps (all, or containing a string), and
  * entries of a directory starting with a prefix. Each returns -1 if the
- * /proc file or directory cannot be read.
+ * /proc file or directory cannot be read. UNDER_SANITIZER says whether
+ * the test runs under ASan or TSan.
  */
 #ifndef TEST_PROC_COUNT_H
 #define TEST_PROC_COUNT_H
@@ -11,6 +12,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Under a sanitizer the runtime maps and unmaps memory of its own: leak
+ * checks then compare only the mappings that name libusdt. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
 
 /* Descriptors whose link target contains `needle` (NULL: all of them). */
 static inline int count_fds_linking(const char *needle)

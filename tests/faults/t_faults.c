@@ -45,19 +45,6 @@
 #include "usdt.h"
 #include "usdt_internal.h"
 
-/* Under a sanitizer the runtime maps and unmaps memory of its own: then only
- * the mappings that name libusdt are compared. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-#ifndef UNDER_SANITIZER
-#define UNDER_SANITIZER 0
-#endif
-
 /* ------------------------------------------------------------ injection */
 
 enum fn {
@@ -433,10 +420,22 @@ static int consistent(usdt_provider_t *p)
 	return 1;
 }
 
+/* What the process holds besides heap blocks: compared before and after. */
+struct held {
+	int fds, maps, files;
+};
+
+static struct held held_now(void)
+{
+	struct held h = { count_fds_linking(NULL), count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL),
+	                  count_dir_entries(dir, "libusdt-") };
+	return h;
+}
+
 /* Run one scenario; with target_fn < 0 it is a dry run that counts calls. */
 static void scenario(enum op o)
 {
-	int fds0 = count_fds_linking(NULL), maps0 = count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL), files0 = count_dir_entries(dir, "libusdt-");
+	struct held h0 = held_now();
 	long live0 = nlive;
 	int rc = 0;
 	char msg[USDT_ERRMSG_MAX] = "";
@@ -570,10 +569,11 @@ teardown:
 	usdt_probe_release(c);
 	usdt_probe_release(x);
 	flush_quarantine();
-	if (nlive != live0 || count_fds_linking(NULL) != fds0 || count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL) != maps0 || count_dir_entries(dir, "libusdt-") != files0) {
+	struct held h1 = held_now();
+	if (nlive != live0 || h1.fds != h0.fds || h1.maps != h0.maps || h1.files != h0.files) {
 		char what[160];
 		snprintf(what, sizeof what, "leak: heap blocks %+ld, fds %+d, mappings %+d, files %+d", nlive - live0,
-		         count_fds_linking(NULL) - fds0, count_maps_lines(UNDER_SANITIZER ? "libusdt" : NULL) - maps0, count_dir_entries(dir, "libusdt-") - files0);
+		         h1.fds - h0.fds, h1.maps - h0.maps, h1.files - h0.files);
 		problem(what, o);
 	}
 }

@@ -23,19 +23,6 @@
 #include "proc_count.h"
 #include "usdt.h"
 
-/* Under a sanitizer the runtime maps and unmaps memory of its own: then only
- * the mappings that name libusdt are compared. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-#ifndef UNDER_SANITIZER
-#define UNDER_SANITIZER 0
-#endif
-
 static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
