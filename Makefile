@@ -139,7 +139,7 @@ FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 fuzz: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_ASRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Itests -DUSDT_BUILDING -o $@ $< $(LIB_SRCS) $(LIB_ASRCS) $(LIBS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Itests -Ifuzz -DUSDT_BUILDING -o $@ $< $(LIB_SRCS) $(LIB_ASRCS) $(LIBS)
 fuzz-smoke: fuzz
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/work-$$n; \
 	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \

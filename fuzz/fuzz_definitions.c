@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "proc_count.h"
+#include "fuzz_input.h"
 #include "usdt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,19 +54,6 @@ static const char *const good_types[] = {
 static const char *const seeds[] = { "app", "core", "request", "f", "a_b", "X", "main.c", "lib-x.so", "" };
 static const char *const reserved[] = { "pid", "fbt", "syscall", "profile", "proc", "sched", "io", "dtrace",
 	                                "lockstat", "sdt", "fasttrap", "usdt", "stapsdt" };
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned get(struct in *in)
-{
-	if (in->n == 0)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 /* A name: raw bytes (NUL ends it early), or a seed with one byte changed,
  * or a long run of one character, or NULL. Returns NULL or buf. */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "fuzz_input.h"
 #include "linux/elf_image.h"
 #include "usdt_internal.h"
 
@@ -35,19 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAXPROBES 64
 #define NAMEMAX 80
 #define SPECMAX (USDT_ARG_MAX * 16)
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned get(struct in *in)
-{
-	if (in->n == 0)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 /* A length-prefixed name of 0..NAMEMAX-1 non-NUL bytes. */
 static void get_name(struct in *in, char *out)
