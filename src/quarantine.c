@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "fork.h"
 #include "usdt_internal.h"
 
 #define USDT_QUARANTINE_SIZE 64
@@ -31,6 +32,10 @@ static void release_all(void)
 	}
 	pthread_mutex_unlock(&ring_lock);
 }
+
+void usdt_quarantine_fork_prepare(void) { pthread_mutex_lock(&ring_lock); }
+void usdt_quarantine_fork_parent(void) { pthread_mutex_unlock(&ring_lock); }
+void usdt_quarantine_fork_child(void) { pthread_mutex_unlock(&ring_lock); }
 
 void usdt_quarantine(void *obj)
 {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/membarrier.h>
 
+#include "fork.h"
 #include "reader.h"
 
 __thread struct usdt_reader usdt_tls_reader __attribute__((tls_model("initial-exec")));
@@ -47,19 +48,9 @@ static void unregister_at_exit(void *arg)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void atfork_prepare(void)
-{
-	pthread_mutex_lock(&registry_lock);
-}
-
-static void atfork_parent(void)
-{
-	pthread_mutex_unlock(&registry_lock);
-}
-
 /* In the child only the forking thread exists: drop every other record
  * (their threads are gone, possibly mid-read-section). */
-static void atfork_child(void)
+void usdt_reader_fork_child(void)
 {
 	struct usdt_reader *self = &usdt_tls_reader;
 	registry = NULL;
@@ -67,13 +58,12 @@ static void atfork_child(void)
 		self->next = self->prev = NULL;
 		registry = self;
 	}
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_init(&registry_lock, NULL);
 }
 
 static void init(void)
 {
 	key_created = pthread_key_create(&exit_key, unregister_at_exit) == 0;
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {

@@ -17,6 +17,7 @@
 
 #include "arch/arch.h"
 #include "backend.h"
+#include "fork.h"
 #include "names.h"
 #include "reader.h"
 #include "types.h"
@@ -57,16 +58,14 @@ struct usdt_group {
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct usdt_group *groups;
 
-/* A fork() while another thread holds the lock must not leave the child
- * with a lock nobody will release. */
-static void groups_prepare(void) { pthread_mutex_lock(&groups_lock); }
-static void groups_release(void) { pthread_mutex_unlock(&groups_lock); }
-static void groups_atfork(void) { pthread_atfork(groups_prepare, groups_release, groups_release); }
-static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+/* fork(): fork.c takes the lock first of all libusdt's locks. */
+void usdt_groups_fork_prepare(void) { pthread_mutex_lock(&groups_lock); }
+void usdt_groups_fork_parent(void) { pthread_mutex_unlock(&groups_lock); }
+void usdt_groups_fork_child(void) { pthread_mutex_unlock(&groups_lock); }
 
 static void lock_groups(void)
 {
-	pthread_once(&groups_once, groups_atfork);
+	usdt_fork_init();
 	pthread_mutex_lock(&groups_lock);
 }
 

@@ -230,9 +230,16 @@ int usdt_dof_unregister(struct usdt_dof_registration *reg, char *err,
 /*
  * Linux only: in a forked child, add every active registration again (the
  * helper daemon keys documents by pid and does not inherit them). Installed
- * with pthread_atfork on the first Linux registration; callable directly.
+ * from usdt_dof_fork_child() (src/fork.c) once a Linux registration has
+ * been made; callable directly.
  * Returns the number of documents that failed to re-register.
  */
 int usdt_dof_reregister_after_fork(void);
+
+/* fork() hooks, called only by src/fork.c: prepare takes the registration
+ * lock, parent releases it, child releases it and re-registers. */
+void usdt_dof_fork_prepare(void);
+void usdt_dof_fork_parent(void);
+void usdt_dof_fork_child(void);
 
 #endif

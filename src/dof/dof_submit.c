@@ -187,12 +187,16 @@ static void reg_unlink(struct usdt_dof_registration *reg)
 	reg->next = NULL;
 }
 
-static void atfork_prepare(void) { pthread_mutex_lock(&reg_lock); }
-static void atfork_parent(void) { pthread_mutex_unlock(&reg_lock); }
-static void atfork_child(void)
+/* fork(): src/fork.c takes reg_lock in its one prepare handler (after the
+ * groups lock, before the reader registry) and calls these afterwards. */
+void usdt_dof_fork_prepare(void) { pthread_mutex_lock(&reg_lock); }
+void usdt_dof_fork_parent(void) { pthread_mutex_unlock(&reg_lock); }
+void usdt_dof_fork_child(void)
 {
+	int any = atfork_installed;
 	pthread_mutex_unlock(&reg_lock);
-	(void)usdt_dof_reregister_after_fork();
+	if (any)
+		(void)usdt_dof_reregister_after_fork();
 }
 
 int usdt_dof_register(usdt_dof_profile_t profile, const void *doc,
@@ -260,11 +264,8 @@ int usdt_dof_register(usdt_dof_profile_t profile, const void *doc,
 	memcpy(reg->module, module, strlen(module) + 1);
 	reg->next = reg_head;
 	reg_head = reg;
-	if (profile == USDT_DOF_LINUX && !atfork_installed) {
-		if (pthread_atfork(atfork_prepare, atfork_parent,
-				   atfork_child) == 0)
-			atfork_installed = 1;
-	}
+	if (profile == USDT_DOF_LINUX)
+		atfork_installed = 1;   /* children re-register (fork.c) */
 	rc = 0;
 out:
 	pthread_mutex_unlock(&reg_lock);

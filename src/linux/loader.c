@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
 
@@ -274,4 +275,9 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
 		unlink(obj->file);
 	obj->file[0] = '\0';
 	return rc;
+}
+
+/* fork(): see fork.h. (Nothing to repair yet.) */
+void usdt_loader_fork_child(void)
+{
 }
