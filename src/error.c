@@ -5,7 +5,21 @@
  * calling thread's last-error slot and, when a provider is involved, on the
  * provider (provider->error, replacing and freeing the previous message).
  * usdt_errstr() is valid before any error ("no error"), and never NULL.
+ *
+ * Thread-local storage is kept to a code and a pointer (issue 9 item 14):
+ * libusdt.so has initial-exec TLS (the reader record of the fire path), so
+ * its whole TLS block comes from the loader's small static TLS surplus,
+ * shared by every module a process dlopen()s (Python ctypes, Node addons);
+ * a 512-byte message there used most of it. The message lives on the heap
+ * instead: allocated at the thread's first error, reused for its later
+ * ones, freed at thread exit by the destructor of a pthread key created in
+ * a constructor (and deleted when libusdt.so is unloaded, so that no thread
+ * exit runs code that is gone). When there is no buffer — the key could not
+ * be created, malloc failed, or the thread is exiting and the destructor
+ * already ran — the code is still recorded and usdt_last_errstr() returns
+ * the static text of the code (usdt_strerror), never a stale message.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +48,51 @@ static const char *const messages[USDT_ERROR_MAX_] = {
 };
 
 static __thread usdt_error_t tls_code = USDT_ERROR_NONE;
-static __thread char tls_msg[USDT_ERRMSG_MAX];
+static __thread char *tls_msg;              /* USDT_ERRMSG_MAX bytes, or NULL */
+static __thread unsigned char tls_exited;   /* msg_key's destructor ran */
+static pthread_key_t msg_key;
+static int msg_key_ok;                      /* written only by the constructor and destructor */
+
+static void msg_free(void *buf)
+{
+	free(buf);
+	tls_msg = NULL;
+	tls_exited = 1;     /* a later destructor's error gets the static text */
+}
+
+__attribute__((constructor)) static void msg_key_create(void)
+{
+	msg_key_ok = pthread_key_create(&msg_key, msg_free) == 0;
+}
+
+/* dlclose() of libusdt.so: no thread exit may call msg_free afterwards.
+ * Other live threads' buffers (one each, if they had an error) are lost. */
+__attribute__((destructor)) static void msg_key_delete(void)
+{
+	if (!msg_key_ok)
+		return;
+	msg_key_ok = 0;
+	pthread_key_delete(msg_key);
+	free(tls_msg);
+	tls_msg = NULL;
+}
+
+/* The calling thread's message buffer, allocated on first use; NULL when
+ * there is none (see the top of the file). */
+static char *msg_buffer(void)
+{
+	if (tls_msg != NULL || tls_exited || !msg_key_ok)
+		return tls_msg;
+	char *buf = malloc(USDT_ERRMSG_MAX);
+	if (buf == NULL)
+		return NULL;
+	if (pthread_setspecific(msg_key, buf) != 0) {   /* would leak at exit */
+		free(buf);
+		return NULL;
+	}
+	tls_msg = buf;
+	return buf;
+}
 
 const char *usdt_strerror(usdt_error_t error)
 {
@@ -45,8 +103,10 @@ const char *usdt_strerror(usdt_error_t error)
 
 static void record(usdt_provider_t *provider, usdt_error_t code, const char *msg)
 {
+	char *buf = msg_buffer();
 	tls_code = code;
-	snprintf(tls_msg, sizeof tls_msg, "%s", msg);
+	if (buf != NULL)
+		snprintf(buf, USDT_ERRMSG_MAX, "%s", msg);
 	if (provider != NULL && provider->_magic == USDT_MAGIC_PROVIDER) {
 		char *copy = strdup(msg);
 		if (copy != NULL) {     /* on ENOMEM keep the old message */
@@ -111,5 +171,7 @@ usdt_error_t usdt_last_error(void)
 
 const char *usdt_last_errstr(void)
 {
-	return tls_code == USDT_ERROR_NONE ? "no error" : tls_msg;
+	if (tls_code == USDT_ERROR_NONE)
+		return "no error";
+	return tls_msg != NULL ? tls_msg : usdt_strerror(tls_code);
 }

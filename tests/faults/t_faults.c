@@ -621,6 +621,10 @@ int main(void)
 	CHECK(usdt_dof_device_present(USDT_DOF_LINUX) == 1, "the fake DTrace helper device is present");
 	usdt_dof_set_device_ops(NULL);
 
+	/* A thread's error-message buffer is allocated at its first error and
+	 * kept until the thread exits (src/error.c): have it before the first
+	 * heap snapshot. */
+	(void)usdt_provider_enable(NULL);
 	run_pass("memfd", 1, 0);
 	run_pass("memfd+dtrace", 1, 1);
 	run_pass("file", 0, 0);
