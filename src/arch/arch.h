@@ -8,6 +8,10 @@
  *   usdt_arch_site_code[]       bytes of one site: a nop tracers probe,
  *                               then a return (padded to the stride)
  *   usdt_arch_site_idle(site)   1 if nobody has put a breakpoint on the site
+ *   USDT_ARCH_GNU_PROPERTY_TYPE, _VALUE  the 4-byte GNU property every
+ *                               generated object carries (x86_64: the
+ *                               shadow-stack mark; aarch64: its
+ *                               FEATURE_1_AND, BTI only with bti sites)
  *   usdt_arch_argspec()         the note argument string for a probe
  *   usdt_arch_call(site, n, argv) call a site with argv in the ABI's argument
  *                               registers and stack slots (assembly)

@@ -5,7 +5,21 @@
  *
  *   %rdi = site, %rsi = argc (0..32), %rdx = argv
  * The stack stays 16-byte aligned at the call. Only argv[0..argc) is read.
+ *
+ * CET: call/leave/ret is shadow-stack correct (each ret returns where its
+ * call came from; so is the site it calls, see x86_64.h). When the C code
+ * is built with -fcf-protection (__CET__: bit 0 IBT, bit 1 SHSTK), this
+ * file carries the same GNU property note as the compiler puts in every C
+ * object, and starts the function with endbr64 for IBT: the linker ANDs
+ * the notes of all inputs, and one object without it would strip the
+ * marks from the whole libusdt.so. Without -fcf-protection it claims
+ * nothing, like the C objects.
  */
+#if defined(__CET__) && (__CET__ & 1)
+#define ENDBR endbr64
+#else
+#define ENDBR
+#endif
 	.text
 	.globl	usdt_arch_call
 	.hidden	usdt_arch_call
@@ -13,6 +27,7 @@
 	.p2align 4
 usdt_arch_call:
 	.cfi_startproc
+	ENDBR
 	pushq	%rbp
 	.cfi_def_cfa_offset 16
 	.cfi_offset %rbp, -16
@@ -58,3 +73,18 @@ usdt_arch_call:
 	.cfi_endproc
 	.size	usdt_arch_call, .-usdt_arch_call
 	.section .note.GNU-stack,"",@progbits
+
+#if defined(__CET__)
+/* NT_GNU_PROPERTY_TYPE_0, owner "GNU": GNU_PROPERTY_X86_FEATURE_1_AND
+ * (0xc0000002) = __CET__'s IBT/SHSTK bits; 8-aligned (ELFCLASS64). */
+	.section .note.gnu.property,"a"
+	.p2align 3
+	.long	4			/* n_namesz */
+	.long	16			/* n_descsz */
+	.long	5			/* n_type: NT_GNU_PROPERTY_TYPE_0 */
+	.asciz	"GNU"
+	.long	0xc0000002		/* pr_type */
+	.long	4			/* pr_datasz */
+	.long	(__CET__ & 3)		/* pr_data */
+	.p2align 3
+#endif

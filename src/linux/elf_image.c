@@ -24,6 +24,16 @@
  *     locate semaphores through .probes' address/offset delta;
  *   - a unique NT_GNU_BUILD_ID note (perf probe refuses objects without one
  *     and caches by it);
+ *   - a .note.gnu.property with the architecture's property
+ *     (USDT_ARCH_GNU_PROPERTY_*; on x86_64 the shadow-stack mark, without
+ *     which glibc with CET shadow stacks enforced refuses the dlopen — why
+ *     it is always correct to claim it is in arch/x86_64.h). Written as ld
+ *     writes it: an 8-aligned NT_GNU_PROPERTY_TYPE_0 note (owner "GNU",
+ *     properties padded to 8 bytes) in the R+X segment, covered by
+ *     PT_GNU_PROPERTY with p_align 8 (glibc's _dl_process_pt_gnu_property
+ *     reads it from memory and ignores any other alignment) and by a PT_NOTE
+ *     of alignment 8 of its own (loaders before PT_GNU_PROPERTY scan
+ *     PT_NOTE; 4-aligned notes such as the build-id cannot share it);
  *   - .dynamic/.dynsym/.dynstr/.hash so that dlopen() accepts it and GDB
  *     can name the site functions; dlopen puts the object in the loader's
  *     link map, which is where GDB finds it.
@@ -37,6 +47,7 @@
  * any segment (tools read them from the file). Layout:
  *
  *   0           ELF header, program headers
+ *               .note.gnu.property (8-aligned)
  *               .note.gnu.build-id, .hash, .dynsym, .dynstr
  *               [.dynamic, with desc->ro_dynamic]
  *   align 64    .text: one site per probe, USDT_ARCH_SITE_STRIDE bytes each,
@@ -65,16 +76,25 @@
 #define NOTE_STAPSDT_OWNER "stapsdt"
 #define TEXT_ALIGN 64
 #define SYM_PREFIX "usdt_"
+#ifndef PT_GNU_PROPERTY                 /* elf.h before glibc 2.32 */
+#define PT_GNU_PROPERTY 0x6474e553
+#endif
+#ifndef NT_GNU_PROPERTY_TYPE_0
+#define NT_GNU_PROPERTY_TYPE_0 5
+#endif
+#define PROPERTY_ALIGN 8                /* an ELFCLASS64 property note */
+/* One property: pr_type, pr_datasz, 4 bytes of data, padded to 8. */
+#define PROPERTY_DESC_SIZE 16
 
 enum {
-	SH_NULL, SH_BUILDID, SH_HASH, SH_DYNSYM, SH_DYNSTR, SH_TEXT, SH_BASE,
+	SH_NULL, SH_PROPERTY, SH_BUILDID, SH_HASH, SH_DYNSYM, SH_DYNSTR, SH_TEXT, SH_BASE,
 	SH_DYNAMIC, SH_PROBES, SH_NOTE, SH_SHSTRTAB, SH_COUNT
 };
-enum { PH_LOAD_RX, PH_LOAD_RW, PH_DYNAMIC, PH_NOTE, PH_STACK, PH_COUNT };
+enum { PH_LOAD_RX, PH_LOAD_RW, PH_DYNAMIC, PH_NOTE, PH_NOTE_PROPERTY, PH_PROPERTY, PH_STACK, PH_COUNT };
 #define NDYN 6
 
 static const char shstrtab[] =
-	"\0.note.gnu.build-id\0.hash\0.dynsym\0.dynstr\0.text\0.stapsdt.base\0"
+	"\0.note.gnu.property\0.note.gnu.build-id\0.hash\0.dynsym\0.dynstr\0.text\0.stapsdt.base\0"
 	".dynamic\0.probes\0.note.stapsdt\0.shstrtab";
 
 static size_t align_up(size_t v, size_t a)
@@ -111,6 +131,7 @@ static size_t note_size(size_t namesz, size_t descsz)
 /* A growing-free writer: all sizes are computed first, then filled in. */
 struct plan {
 	size_t nsyms, nbucket;
+	size_t property_off, property_size;
 	size_t buildid_off, buildid_size;
 	size_t hash_off, hash_size;
 	size_t dynsym_off, dynsym_size;
@@ -136,7 +157,9 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	p->nsyms = d->nprobes + 1;
 	p->nbucket = d->nprobes / 2 + 1;
 	size_t off = sizeof(Elf64_Ehdr) + PH_COUNT * sizeof(Elf64_Phdr);
-	p->buildid_off = align_up(off, 4);
+	p->property_off = align_up(off, PROPERTY_ALIGN);
+	p->property_size = sizeof(Elf64_Nhdr) + 4 + PROPERTY_DESC_SIZE;
+	p->buildid_off = align_up(p->property_off + p->property_size, 4);
 	p->buildid_size = note_size(4, USDT_ELF_BUILD_ID_SIZE);
 	p->hash_off = align_up(p->buildid_off + p->buildid_size, 8);
 	p->hash_size = 4 * (2 + p->nbucket + p->nsyms);
@@ -245,10 +268,14 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->rw_off, p->rw_end - p->rw_off, USDT_ARCH_PAGE_SIZE);
 	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size, 8);
 	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4);
+	set_phdr(&ph[PH_NOTE_PROPERTY], PT_NOTE, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
+	set_phdr(&ph[PH_PROPERTY], PT_GNU_PROPERTY, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
 	set_phdr(&ph[PH_STACK], PT_GNU_STACK, PF_R | PF_W, 0, 0, 16);
 	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
 
 	Elf64_Shdr *sh = (Elf64_Shdr *)(img + p->shdr_off);
+	set_shdr(&sh[SH_PROPERTY], ".note.gnu.property", SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
+	         p->property_off, 0, 0, PROPERTY_ALIGN, 0);
 	set_shdr(&sh[SH_BUILDID], ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
 	         p->buildid_off, 0, 0, 4, 0);
 	set_shdr(&sh[SH_HASH], ".hash", SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
@@ -291,6 +318,10 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 
 	write_headers(img, &p);
 	put_note(img + p.buildid_off, "GNU", 4, NT_GNU_BUILD_ID, d->build_id, USDT_ELF_BUILD_ID_SIZE);
+	/* owner "GNU" (4 bytes) keeps the descriptor 8-aligned; the image is
+	 * zeroed, so the property's padding is too */
+	const uint32_t prop[PROPERTY_DESC_SIZE / 4] = { USDT_ARCH_GNU_PROPERTY_TYPE, 4, USDT_ARCH_GNU_PROPERTY_VALUE, 0 };
+	put_note(img + p.property_off, "GNU", 4, NT_GNU_PROPERTY_TYPE_0, prop, sizeof prop);
 
 	/* Symbols, hash table and probe sites. */
 	Elf64_Sym *syms = (Elf64_Sym *)(img + p.dynsym_off);
