@@ -1,5 +1,6 @@
 /*
- * loader.c — load a runtime ELF object so that every tracer can find it.
+ * loader.c — load a runtime ELF object so that every tracer can find it,
+ * and only ours: never another object, never another user's code.
  *
  * Measured on Linux 6.18 with bpftrace 0.17, bcc 0.26, gdb 13 and perf 6.1
  * (docs/loading.md has the matrix), what decides visibility is the name
@@ -15,13 +16,48 @@
  *                    so nothing is left after SIGKILL. Only `perf probe -x`
  *                    cannot use it (it realpath()s the name); `perf record`
  *                    on a tracefs uprobe event works.
- *   file             a file in $LIBUSDT_DIR, $XDG_RUNTIME_DIR or /dev/shm,
- *                    named libusdt-<pid>-<provider>-<n>.so, dlopen()ed by
- *                    path and unlinked at unload. Every tracer including
- *                    perf probe sees it; a SIGKILL leaves the file, which the
- *                    next process to use this strategy removes (its pid is
- *                    dead). Used when memfd is not available (seccomp,
- *                    kernels < 3.17) or when asked for.
+ *   file             a file in $LIBUSDT_DIR, else $XDG_RUNTIME_DIR then
+ *                    /dev/shm, named libusdt-<pid>-<provider>-<random>.so,
+ *                    created O_EXCL|O_NOFOLLOW and loaded THROUGH OUR
+ *                    DESCRIPTOR (/proc/<pid>/fd/N, never by path: another
+ *                    user who renames a file over the path cannot get
+ *                    their code loaded). Its link-map name is the file's
+ *                    path, so gdb and perf probe show and use it. The
+ *                    process that created the file removes it at unload
+ *                    (not a forked child); a SIGKILL leaves it, and the
+ *                    next process to use this strategy removes it (its
+ *                    pid is dead). Used when memfd is not available
+ *                    (seccomp, kernels < 3.17) or when asked for.
+ *
+ * Directories for the file strategy (OpenSSH StrictModes-style), checked
+ * on the descriptor we then create the file through: not a symbolic link,
+ * owned by us or root, and not group/world-writable unless sticky (/tmp,
+ * /dev/shm). A refused LIBUSDT_DIR fails the strategy with the directory
+ * and the reason; a refused XDG_RUNTIME_DIR falls through to /dev/shm.
+ * Names carry NAME_RANDOM_CHARS random characters (getrandom), so a user
+ * who plants symlinks under predictable names cannot stop an enable; a
+ * collision is retried (CREATE_TRIES). The stale-file sweep removes only
+ * regular files owned by us whose pid is dead.
+ *
+ * One name, one object. glibc's dlopen returns an already-loaded object
+ * whose name or alias equals the name given, without opening anything. A
+ * descriptor number is reused as soon as it is closed (the program closed
+ * all fds; an object was hidden), so /proc/<pid>/fd/N may be the name of
+ * an object still loaded: before dlopen we check the name (our list, the
+ * link map, dlopen RTLD_NOLOAD) and move our descriptor to a free number
+ * if taken; after dlopen we check that the object has the build-id of the
+ * image we wrote. We remember what our descriptor referred to (st_dev,
+ * st_ino) and close it only while it still does, so we never close the
+ * program's descriptor that took the number.
+ *
+ * Link-map names. After dlopen, l_name points at obj->path, a buffer we
+ * own (the original pointer is restored before dlclose, which frees it).
+ * That lets us rename objects: after fork() the child renames every
+ * object to /proc/<child>/fd/N (the inherited name designated the
+ * parent's descriptor, which the parent may reuse for another object), and
+ * usdt_loader_hide() sets "" (gdb skips empty names), closes our
+ * descriptor and removes our file, so that an object waiting for its grace
+ * period is invisible and its number can be reused.
  *
  * The memfd is created with MFD_NOEXEC_SEAL where the kernel knows it
  * (6.3+): with vm.memfd_noexec=2 MFD_EXEC is refused, but mapping with
@@ -32,9 +68,18 @@
  *
  * LIBUSDT_LOADER (read with secure_getenv) is a comma-separated list of
  * strategies to try in order: "memfd", "file". Default "memfd,file".
+ * Longer than LOADER_ENV_MAX bytes is refused; bytes from it (and from
+ * directory names) are echoed in messages with control and non-ASCII
+ * bytes as \xNN.
+ *
+ * Locking: usdt.c calls usdt_load, usdt_unload and usdt_loader_hide with
+ * its process-wide groups lock held, and fork.c holds that lock across
+ * fork() and while usdt_loader_fork_child runs, so the list of loaded
+ * objects below needs no lock of its own.
  */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -43,7 +88,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fork.h"
@@ -68,9 +115,70 @@
 #endif
 
 #define FILE_PREFIX "libusdt-"
+#define FILE_SUFFIX ".so"
 #define DEFAULT_STRATEGIES "memfd,file"
+#define LOADER_ENV_MAX 63        /* longest LIBUSDT_LOADER value accepted */
+#define NAME_RANDOM_CHARS 12     /* random characters in an object file name */
+#define CREATE_TRIES 16          /* O_EXCL attempts with fresh names */
+#define FD_MOVES_MAX 64          /* renumberings of our fd to escape a taken name */
+#define ESCAPED_MAX 160          /* room for an escaped string in a message */
 
-static unsigned long load_counter;
+/* Every object loaded and not yet unloaded (hidden ones included). */
+static struct usdt_loaded *loaded_list;
+
+static const char hidden_name[] = "";
+
+static void list_add(struct usdt_loaded *obj)
+{
+	obj->prev = NULL;
+	obj->next = loaded_list;
+	if (loaded_list != NULL)
+		loaded_list->prev = obj;
+	loaded_list = obj;
+}
+
+static void list_remove(struct usdt_loaded *obj)
+{
+	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
+		if (o != obj)
+			continue;
+		if (obj->prev != NULL)
+			obj->prev->next = obj->next;
+		else
+			loaded_list = obj->next;
+		if (obj->next != NULL)
+			obj->next->prev = obj->prev;
+		break;
+	}
+	obj->next = obj->prev = NULL;
+}
+
+/* `s` for a message: control bytes, DEL, non-ASCII and '\' as \xNN; cut
+ * with "..." if it does not fit. */
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		int plain = c >= 0x20 && c < 0x7f && c != '\\';
+		size_t need = plain ? 1 : 4;
+		if (o + need + 4 > size) {
+			memcpy(buf + o, "...", 4);
+			return buf;
+		}
+		if (plain) {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
 
 static int write_all(int fd, const uint8_t *buf, size_t len)
 {
@@ -87,23 +195,252 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int finish_dlopen(struct usdt_loaded *out, char *err)
+/* Decimal digits of v at p (no terminator); returns the count.
+ * Async-signal-safe (used in the fork child). */
+static size_t put_ulong(char *p, unsigned long v)
 {
-	out->handle = dlopen(out->path, RTLD_NOW | RTLD_LOCAL);
-	if (out->handle == NULL) {
-		const char *e = dlerror();
-		return usdt_errf(err, "dlopen(%s): %s", out->path, e ? e : "unknown error");
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* "/proc/<pid>/fd/<fd>" into buf (USDT_LOAD_PATH_MAX). Async-signal-safe. */
+static void proc_fd_name(char *buf, long pid, int fd)
+{
+	static const char a[] = "/proc/", b[] = "/fd/";
+	size_t o = 0;
+	memcpy(buf, a, sizeof a - 1);
+	o += sizeof a - 1;
+	o += put_ulong(buf + o, (unsigned long)pid);
+	memcpy(buf + o, b, sizeof b - 1);
+	o += sizeof b - 1;
+	o += put_ulong(buf + o, (unsigned long)fd);
+	buf[o] = '\0';
+}
+
+/* ---- build-id: is the object dlopen returned the one we wrote? ---- */
+
+/* The NT_GNU_BUILD_ID descriptor among the notes in [p, p+len). */
+static const uint8_t *find_build_id_note(const uint8_t *p, size_t len, size_t *idlen)
+{
+	while (len >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		memcpy(&nh, p, sizeof nh);
+		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
+		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
+		if (namesz > len - sizeof nh || descsz > len - sizeof nh - namesz)
+			return NULL;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(p + sizeof nh, "GNU", 4) == 0) {
+			*idlen = nh.n_descsz;
+			return p + sizeof nh + namesz;
+		}
+		p += sizeof nh + namesz + descsz;
+		len -= sizeof nh + namesz + descsz;
 	}
-	struct link_map *lm = NULL;
-	if (dlinfo(out->handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL) {
-		const char *e = dlerror();
-		usdt_errf(err, "dlinfo(%s): %s", out->path, e ? e : "no link map");
+	return NULL;
+}
+
+/* The build-id of an ELF64 image in memory (our own image: bounds-checked
+ * all the same), or NULL. */
+static const uint8_t *image_build_id(const uint8_t *image, size_t size, size_t *idlen)
+{
+	Elf64_Ehdr eh;
+	if (size < sizeof eh)
+		return NULL;
+	memcpy(&eh, image, sizeof eh);
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size ||
+	    (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+		return NULL;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, image + eh.e_phoff + i * sizeof ph, sizeof ph);
+		if (ph.p_type != PT_NOTE || ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
+			continue;
+		const uint8_t *id = find_build_id_note(image + ph.p_offset, ph.p_filesz, idlen);
+		if (id != NULL)
+			return id;
+	}
+	return NULL;
+}
+
+struct id_check {
+	const struct link_map *lm;
+	const uint8_t *id;
+	size_t idlen;
+	int same;
+};
+
+/* dl_iterate_phdr callback: compare the build-id of lm's object (read
+ * only from notes inside its loaded segments) with the expected one. */
+static int check_id_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct id_check *c = arg;
+	(void)size;
+	if (info->dlpi_addr != c->lm->l_addr || info->dlpi_name != c->lm->l_name)
+		return 0;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *n = &info->dlpi_phdr[i];
+		if (n->p_type != PT_NOTE)
+			continue;
+		int mapped = 0;
+		for (size_t j = 0; j < info->dlpi_phnum; j++) {
+			const ElfW(Phdr) *l = &info->dlpi_phdr[j];
+			if (l->p_type == PT_LOAD && n->p_vaddr >= l->p_vaddr && n->p_memsz <= l->p_filesz &&
+			    n->p_vaddr - l->p_vaddr <= l->p_filesz - n->p_memsz)
+				mapped = 1;
+		}
+		if (!mapped)
+			continue;
+		size_t idlen;
+		const uint8_t *id = find_build_id_note((const uint8_t *)(info->dlpi_addr + n->p_vaddr), n->p_memsz, &idlen);
+		if (id != NULL) {
+			c->same = idlen == c->idlen && memcmp(id, c->id, idlen) == 0;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+/* ---- names: never let dlopen match an object already loaded ---- */
+
+static int match_name_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	return info->dlpi_name != NULL && strcmp(info->dlpi_name, (const char *)arg) == 0;
+}
+
+/* Could dlopen(name) return an object already loaded? */
+static int name_taken(const char *name)
+{
+	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
+		if (strcmp(o->opened, name) == 0 || strcmp(o->path, name) == 0)
+			return 1;
+	if (dl_iterate_phdr(match_name_cb, (void *)name) != 0)
+		return 1;
+	/* glibc's own rule (names and aliases of every object) */
+	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+	if (h != NULL) {
+		dlclose(h);
+		return 1;
+	}
+	(void)dlerror();
+	return 0;
+}
+
+/* Give *fd a number whose /proc/<pid>/fd name no loaded object has, and
+ * put that name in out->opened. Returns 0, or -1 with a message. */
+static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
+{
+	long pid = (long)getpid();
+	int start = *fd + 1;
+	proc_fd_name(out->opened, pid, *fd);
+	for (int moves = 0; name_taken(out->opened); moves++) {
+		if (moves == FD_MOVES_MAX)
+			return usdt_errf(err, "%s and %d more descriptor names are taken by loaded objects",
+			                 out->opened, FD_MOVES_MAX);
+		int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, start);
+		if (nfd < 0)
+			return usdt_errf(err, "fcntl(F_DUPFD_CLOEXEC): %s", strerror(errno));
+		close(*fd);
+		*fd = nfd;
+		start = nfd + 1;
+		proc_fd_name(out->opened, pid, nfd);
+	}
+	return 0;
+}
+
+/*
+ * dlopen our descriptor *fd (by its /proc/<pid>/fd name) and make sure the
+ * object we got is the image we wrote. `name` is the link-map name to
+ * give it (NULL: the /proc name). On success out->handle, lm, base,
+ * opened, path, orig_name are set and *fd may have a new number.
+ */
+static int open_ours(const uint8_t *image, size_t size, int *fd, const char *name, struct usdt_loaded *out, char *err)
+{
+	size_t idlen = 0;
+	const uint8_t *id = image_build_id(image, size, &idlen);
+	if (id == NULL)
+		return usdt_errf(err, "the image has no build-id");
+	for (int attempt = 0; attempt <= FD_MOVES_MAX; attempt++) {
+		if (pick_fd_name(fd, out, err) != 0)
+			return -1;
+		out->handle = dlopen(out->opened, RTLD_NOW | RTLD_LOCAL);
+		if (out->handle == NULL) {
+			const char *e = dlerror();
+			return usdt_errf(err, "dlopen(%s): %s", out->opened, e ? e : "unknown error");
+		}
+		struct link_map *lm = NULL;
+		if (dlinfo(out->handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL) {
+			const char *e = dlerror();
+			usdt_errf(err, "dlinfo(%s): %s", out->opened, e ? e : "no link map");
+			dlclose(out->handle);
+			out->handle = NULL;
+			return -1;
+		}
+		struct id_check c = { .lm = lm, .id = id, .idlen = idlen, .same = 0 };
+		dl_iterate_phdr(check_id_cb, &c);
+		if (c.same) {
+			out->lm = lm;
+			out->base = (uintptr_t)lm->l_addr;
+			out->orig_name = lm->l_name;
+			snprintf(out->path, sizeof out->path, "%s", name != NULL ? name : out->opened);
+			lm->l_name = out->path;
+			return 0;
+		}
+		/* another object answered to this name: drop the reference
+		 * dlopen took on it and move to another number */
 		dlclose(out->handle);
 		out->handle = NULL;
-		return -1;
+		int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, *fd + 1);
+		if (nfd < 0)
+			return usdt_errf(err, "fcntl(F_DUPFD_CLOEXEC): %s", strerror(errno));
+		close(*fd);
+		*fd = nfd;
 	}
-	out->base = (uintptr_t)lm->l_addr;
+	return usdt_errf(err, "dlopen kept returning another object for our descriptor");
+}
+
+/* Remember what the descriptor refers to. */
+static int note_identity(struct usdt_loaded *out, char *err)
+{
+	struct stat st;
+	if (fstat(out->fd, &st) != 0)
+		return usdt_errf(err, "fstat: %s", strerror(errno));
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
 	return 0;
+}
+
+static int fd_is_ours(const struct usdt_loaded *obj, struct stat *st)
+{
+	return obj->fd >= 0 && fstat(obj->fd, st) == 0 && st->st_dev == obj->dev && st->st_ino == obj->ino;
+}
+
+/* Close our descriptor if it is still ours; forget it either way. */
+static void release_fd(struct usdt_loaded *obj)
+{
+	struct stat st;
+	if (fd_is_ours(obj, &st))
+		close(obj->fd);
+	obj->fd = -1;
+}
+
+/* Remove our file: only in the process that created it, and only while
+ * its name still designates our inode. */
+static void release_file(struct usdt_loaded *obj)
+{
+	struct stat st;
+	if (obj->file[0] != '\0' && obj->creator == getpid() && lstat(obj->file, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_dev == obj->dev && st.st_ino == obj->ino)
+		unlink(obj->file);
+	obj->file[0] = '\0';
 }
 
 int usdt_memfd_create(const char *name)
@@ -136,63 +473,169 @@ static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct
 	}
 	out->fd = fd;
 	out->file[0] = '\0';
-	snprintf(out->path, sizeof out->path, "/proc/%ld/fd/%d", (long)getpid(), fd);
-	if (finish_dlopen(out, err) == 0)
+	if (note_identity(out, err) != 0)
+		goto fail;
+	if (open_ours(image, size, &fd, NULL, out, err) == 0) {
+		out->fd = fd;
 		return 0;
+	}
 fail:
 	close(fd);
 	out->fd = -1;
 	return -1;
 }
 
-/* Remove files left by processes that were killed before they could. */
-static void sweep_stale(const char *dir)
+/* Random name characters: getrandom, else /dev/urandom, else a mix of
+ * the clock and a counter (still O_EXCL: only predictable, not unsafe). */
+static void random_chars(char *out, size_t n)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static unsigned long counter;
+	unsigned char r[NAME_RANDOM_CHARS];
+	ssize_t got = getrandom(r, n, GRND_NONBLOCK);
+	if (got != (ssize_t)n) {
+		int u = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		got = u >= 0 ? read(u, r, n) : -1;
+		if (u >= 0)
+			close(u);
+	}
+	if (got != (ssize_t)n) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^
+		                  __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ul;
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			r[i] = (unsigned char)x;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = set[r[i] % (sizeof set - 1)];
+	out[n] = '\0';
+}
+
+/* Remove files left by processes that were killed before they could:
+ * regular files owned by us, named after a dead pid. */
+static void sweep_stale(int dirfd_)
+{
+	int dup_fd = fcntl(dirfd_, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (d == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
 		return;
+	}
+	uid_t me = geteuid();
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		long pid;
+		struct stat st;
 		if (strncmp(e->d_name, FILE_PREFIX, strlen(FILE_PREFIX)) != 0)
 			continue;
 		if (sscanf(e->d_name + strlen(FILE_PREFIX), "%ld-", &pid) != 1 || pid <= 0)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		unlinkat(dirfd(d), e->d_name, 0);
+		if (fstatat(dirfd_, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
+			continue;
+		unlinkat(dirfd_, e->d_name, 0);
 	}
 	closedir(d);
+}
+
+/* Open `dir` for creating our file in it, if it is safe: not a symbolic
+ * link, a directory, owned by us or root, not writable by others unless
+ * sticky. Returns the descriptor, or -1 with the reason. */
+static int open_checked_dir(const char *dir, char *err)
+{
+	char d[USDT_LOAD_PATH_MAX], e[ESCAPED_MAX];
+	size_t len = strlen(dir);
+	if (len >= sizeof d)
+		return usdt_errf(err, "%s: path too long", esc(dir, e, sizeof e));
+	memcpy(d, dir, len + 1);
+	while (len > 1 && d[len - 1] == '/')     /* "link/" would follow the link */
+		d[--len] = '\0';
+	esc(d, e, sizeof e);
+	struct stat lst, st;
+	if (lstat(d, &lst) != 0)
+		return usdt_errf(err, "%s: %s", e, strerror(errno));
+	if (S_ISLNK(lst.st_mode))
+		return usdt_errf(err, "%s: refused: is a symbolic link", e);
+	if (!S_ISDIR(lst.st_mode))
+		return usdt_errf(err, "%s: not a directory", e);
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return usdt_errf(err, "%s: %s", e, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		usdt_errf(err, "%s: %s", e, strerror(errno));
+		goto fail;
+	}
+	if (st.st_dev != lst.st_dev || st.st_ino != lst.st_ino) {
+		usdt_errf(err, "%s: refused: replaced while being checked", e);
+		goto fail;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		usdt_errf(err, "%s: refused: owned by uid %lu, not by us (uid %lu) or root", e, (unsigned long)st.st_uid,
+		          (unsigned long)geteuid());
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		usdt_errf(err, "%s: refused: %s-writable (mode %04o) without the sticky bit", e,
+		          (st.st_mode & S_IWOTH) ? "world" : "group", (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 static int load_file_in(const char *dir, const uint8_t *image, size_t size, const char *tag,
                         struct usdt_loaded *out, char *err)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return usdt_errf(err, "%s: not a directory", dir);
-	sweep_stale(dir);
-	int n = snprintf(out->file, sizeof out->file, "%s/" FILE_PREFIX "%ld-%s-%lu.so", dir, (long)getpid(),
-	                 tag, __atomic_add_fetch(&load_counter, 1, __ATOMIC_RELAXED));
-	if (n < 0 || (size_t)n >= sizeof out->file)
-		return usdt_errf(err, "%s: path too long", dir);
-	int fd = open(out->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0500);
-	if (fd < 0) {
-		usdt_errf(err, "open(%s): %s", out->file, strerror(errno));
-		out->file[0] = '\0';
+	char e[ESCAPED_MAX], name[USDT_LOAD_PATH_MAX], rnd[NAME_RANDOM_CHARS + 1];
+	int dfd = open_checked_dir(dir, err);
+	if (dfd < 0)
 		return -1;
+	esc(dir, e, sizeof e);
+	sweep_stale(dfd);
+	int fd = -1;
+	for (int tries = 0; fd < 0; tries++) {
+		random_chars(rnd, NAME_RANDOM_CHARS);
+		int n = snprintf(name, sizeof name, FILE_PREFIX "%ld-%s-%s" FILE_SUFFIX, (long)getpid(), tag, rnd);
+		int m = snprintf(out->file, sizeof out->file, "%s/%s", dir, name);
+		if (n < 0 || (size_t)n >= sizeof name || m < 0 || (size_t)m >= sizeof out->file) {
+			usdt_errf(err, "%s: path too long", e);
+			goto fail;
+		}
+		fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0500);
+		if (fd < 0 && (errno != EEXIST || tries + 1 == CREATE_TRIES)) {
+			usdt_errf(err, "open(%s/%s): %s%s", e, name, strerror(errno),
+			          errno == EEXIST ? " (every name tried exists)" : "");
+			goto fail;
+		}
 	}
+	out->creator = getpid();
+	out->fd = fd;
 	if (write_all(fd, image, size) != 0) {
-		usdt_errf(err, "write(%s): %s", out->file, strerror(errno));
+		usdt_errf(err, "write(%s/%s): %s", e, name, strerror(errno));
 		goto fail;
 	}
+	if (note_identity(out, err) != 0)
+		goto fail;
+	/* tracers see the path (perf probe -x needs a real one); an absolute
+	 * path designates our file only (the directory was checked) */
+	if (open_ours(image, size, &fd, out->file[0] == '/' ? out->file : NULL, out, err) != 0)
+		goto fail;
 	out->fd = fd;
-	snprintf(out->path, sizeof out->path, "%s", out->file);
-	if (finish_dlopen(out, err) == 0)
-		return 0;
+	close(dfd);
+	return 0;
 fail:
-	close(fd);
-	unlink(out->file);
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dfd, name, 0);
+	}
+	close(dfd);
 	out->file[0] = '\0';
 	out->fd = -1;
 	return -1;
@@ -227,14 +670,18 @@ static int load_file(const uint8_t *image, size_t size, const char *tag, struct 
 int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
 {
 	const char *list = secure_getenv("LIBUSDT_LOADER");
-	char buf[64], one[USDT_ERRMSG_MAX];
+	char buf[LOADER_ENV_MAX + 1], one[USDT_ERRMSG_MAX], e[ESCAPED_MAX];
 	size_t used = 0;
 	if (list == NULL || list[0] == '\0')
 		list = DEFAULT_STRATEGIES;
-	snprintf(buf, sizeof buf, "%s", list);
 	memset(out, 0, sizeof *out);
 	out->fd = -1;
 	err[0] = '\0';
+	size_t len = strlen(list);
+	if (len > LOADER_ENV_MAX)
+		return usdt_errf(err, "LIBUSDT_LOADER is too long (%zu bytes, at most %d): \"%s\"", len, LOADER_ENV_MAX,
+		                 esc(list, e, sizeof e));
+	memcpy(buf, list, len + 1);
 	char *save = NULL;
 	int tried = 0;
 	for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
@@ -246,12 +693,14 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 			rc = load_file(image, size, tag, out, one);
 			out->strategy = USDT_LOAD_FILE;
 		} else {
-			rc = usdt_errf(one, "unknown strategy \"%s\" in LIBUSDT_LOADER", s);
+			rc = usdt_errf(one, "unknown strategy in LIBUSDT_LOADER");
 		}
 		tried++;
-		if (rc == 0)
+		if (rc == 0) {
+			list_add(out);
 			return 0;
-		int w = snprintf(err + used, USDT_ERRMSG_MAX - used, "%s%s: %s", used ? "; " : "", s, one);
+		}
+		int w = snprintf(err + used, USDT_ERRMSG_MAX - used, "%s%s: %s", used ? "; " : "", esc(s, e, sizeof e), one);
 		if (w > 0 && used + (size_t)w < USDT_ERRMSG_MAX)
 			used += (size_t)w;
 	}
@@ -260,24 +709,63 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 	return -1;
 }
 
+int usdt_loaded_intact(const struct usdt_loaded *obj)
+{
+	struct stat st;
+	if (obj->hidden || !fd_is_ours(obj, &st))
+		return 0;
+	return obj->strategy != USDT_LOAD_FILE || st.st_nlink > 0;
+}
+
+int usdt_loader_hide(struct usdt_loaded *obj, char *err)
+{
+	(void)err;
+	if (obj->hidden)
+		return 0;
+	/* the name first: from now on gdb never opens the descriptor number */
+	if (obj->lm != NULL)
+		__atomic_store_n(&obj->lm->l_name, (char *)hidden_name, __ATOMIC_RELEASE);
+	obj->hidden = 1;
+	release_fd(obj);
+	release_file(obj);
+	return 0;
+}
+
 int usdt_unload(struct usdt_loaded *obj, char *err)
 {
 	int rc = 0;
+	list_remove(obj);
+	if (obj->lm != NULL && obj->orig_name != NULL)
+		__atomic_store_n(&obj->lm->l_name, obj->orig_name, __ATOMIC_RELEASE);
+	obj->lm = NULL;
+	obj->orig_name = NULL;
 	if (obj->handle != NULL && dlclose(obj->handle) != 0) {
 		const char *e = dlerror();
-		rc = usdt_errf(err, "dlclose(%s): %s", obj->path, e ? e : "unknown error");
+		rc = usdt_errf(err, "dlclose(%s): %s", obj->opened, e ? e : "unknown error");
 	}
 	obj->handle = NULL;
-	if (obj->fd >= 0)
-		close(obj->fd);
-	obj->fd = -1;
-	if (obj->file[0] != '\0')
-		unlink(obj->file);
-	obj->file[0] = '\0';
+	release_fd(obj);
+	release_file(obj);
 	return rc;
 }
 
-/* fork(): see fork.h. (Nothing to repair yet.) */
+/* fork(): see fork.h. In the child, every visible object is renamed
+ * /proc/<child>/fd/N: the inherited name designated the parent's
+ * descriptor, which the parent may close and reuse for another object.
+ * Runs with the groups lock held (the list is stable); async-signal-safe:
+ * it only rewrites the buffers l_name points at (an object whose
+ * descriptor the program closed or replaced gets the name "", like a
+ * hidden one: the number now designates something else). */
 void usdt_loader_fork_child(void)
 {
+	long pid = (long)getpid();
+	struct stat st;
+	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
+		if (o->hidden || o->lm == NULL)
+			continue;
+		if (fd_is_ours(o, &st))          /* fstat: async-signal-safe */
+			proc_fd_name(o->path, pid, o->fd);
+		else
+			o->path[0] = '\0';       /* the program took the number */
+	}
 }

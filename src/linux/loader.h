@@ -1,32 +1,50 @@
 /*
- * loader.h — put a built ELF image into the process so tracers see it.
+ * loader.h — put a built ELF image into the process so tracers see it,
+ * make it invisible again, and tell whether the program has taken away
+ * the descriptor it is found through (loader.c explains each rule).
  */
 #ifndef USDT_LOADER_H
 #define USDT_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Loading strategies, tried in order (see loader.c for what each gives). */
 enum usdt_load_strategy {
 	USDT_LOAD_MEMFD = 1,     /* sealed memfd, dlopen("/proc/<pid>/fd/N") */
-	USDT_LOAD_FILE = 2,      /* file in a runtime directory, removed at unload */
+	USDT_LOAD_FILE = 2,      /* file in a checked runtime directory, loaded
+	                            through our descriptor, removed at unload */
 };
 
 #define USDT_LOAD_PATH_MAX 256
 
+struct link_map;
+
 struct usdt_loaded {
 	void *handle;            /* dlopen handle */
-	int fd;                  /* memfd or file descriptor kept open */
+	int fd;                  /* memfd or file descriptor kept open, -1 once released */
 	uintptr_t base;          /* load bias: runtime address of offset 0 */
 	enum usdt_load_strategy strategy;
-	char path[USDT_LOAD_PATH_MAX];      /* the name dlopen() was given */
+	dev_t dev;               /* what fd referred to when we loaded it: */
+	ino_t ino;               /*   fd is only closed by us while it still does */
+	pid_t creator;           /* process that created `file` (only it removes it) */
+	int hidden;              /* usdt_loader_hide() ran */
+	struct link_map *lm;     /* the dynamic loader's entry for the object */
+	char *orig_name;         /* lm->l_name as dlopen set it; put back before
+	                            dlclose (glibc frees it there) */
+	struct usdt_loaded *next, *prev;    /* loader.c's list of loaded objects */
+	char opened[USDT_LOAD_PATH_MAX];    /* the name dlopen() was given (glibc
+	                                       keeps it as an alias of the object) */
+	char path[USDT_LOAD_PATH_MAX];      /* the link-map name tracers (gdb) see:
+	                                       lm->l_name points here */
 	char file[USDT_LOAD_PATH_MAX];      /* file to unlink at unload, or "" */
 };
 
 /* Load `image`; `tag` names the memfd/file (the provider name). Tries the
  * strategies chosen by LIBUSDT_LOADER (default "memfd,file") in order.
- * Returns 0, or -1 with every attempt's reason in err. */
+ * Returns 0, or -1 with every attempt's reason in err. `out` must stay at
+ * its address until usdt_unload() (the link map points into it). */
 int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err);
 
 /* A memfd for generated content: close-on-exec, sealable, and marked
@@ -37,7 +55,26 @@ int usdt_memfd_create(const char *name);
 /* Seal a memfd against writes, growth, shrinking and further seals. */
 int usdt_memfd_seal(int fd);
 
-/* dlclose and release the fd/file. Returns 0, or -1 with a message. */
+/* dlclose and release the fd (only if it is still ours) and the file
+ * (only in the process that created it). Works on a hidden object.
+ * Returns 0, or -1 with a message. */
 int usdt_unload(struct usdt_loaded *obj, char *err);
+
+/* 1 if obj's descriptor still refers to the object we loaded (and, for
+ * the file strategy, the file still has a name), 0 if the program closed
+ * or replaced it (close-all-fds, dup2 over it), the file was removed, or
+ * the object is hidden. An object that is not intact is invisible to
+ * bcc/bpftrace -p (they find memfd objects through the descriptor) and,
+ * if the number was reused, gdb reads whatever now has that number:
+ * the caller should rebuild it. Reads only; no lock needed. */
+int usdt_loaded_intact(const struct usdt_loaded *obj);
+
+/* Make obj invisible to tracers while it stays mapped (it is unmapped
+ * later by usdt_unload, after a grace period): its link-map name becomes
+ * "" (gdb skips such entries, so it never opens whatever gets the
+ * descriptor number next), its descriptor is closed if it is still ours,
+ * its file removed if this process created it. Idempotent. Returns 0, or
+ * -1 with a message (the object is hidden all the same). */
+int usdt_loader_hide(struct usdt_loaded *obj, char *err);
 
 #endif
