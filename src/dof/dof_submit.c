@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dof/dof_internal.h"
+#include "fork.h"
 
 #define HELPER_PATH "/dev/dtrace/helper"
 #define HELPER_PATH_MACOS "/dev/dtracehelper"
@@ -217,6 +218,13 @@ int usdt_dof_register(usdt_dof_profile_t profile, const void *doc,
 				     module ? module : "(null)",
 				     module ? why : "is missing");
 	memset(reg, 0, sizeof *reg);
+	/* Linux children re-register through src/fork.c's handlers: make sure
+	 * they exist even in a program that links only this module from
+	 * libusdt.a (fork.o's constructor is not linked in then). Not under
+	 * reg_lock: pthread_atfork takes glibc's atfork lock, which fork()
+	 * holds while the prepare handler takes reg_lock. */
+	if (profile == USDT_DOF_LINUX)
+		usdt_fork_init();
 	pthread_mutex_lock(&reg_lock);
 	int count = 0, max = profile == USDT_DOF_MACOS ?
 		USDT_DOF_MACOS_MAX_REGISTERED : USDT_DOF_MAX_REGISTERED;
