@@ -1,0 +1,174 @@
+/*
+ * t_loader_hide.c — the loader's own API for what the provider layer
+ * needs around descriptors (issue 9, items 4 and "hide"):
+ *
+ *  - usdt_loaded_intact(): 1 after a load; 0 once the program dup2()s
+ *    over our descriptor, and unload then leaves the program's descriptor
+ *    open; 0 once the program removes our file (file strategy).
+ *  - usdt_loader_hide(): the object stays mapped, its descriptor is
+ *    closed, its link-map name is "" (gdb skips such entries), its file is
+ *    removed. The next load gets the freed descriptor number, i.e. the
+ *    name the hidden object was opened under: it must still get its own,
+ *    distinct object (the collision the provider layer causes in normal
+ *    operation by hiding before unloading). usdt_unload() then works on
+ *    the hidden object and leaves the new one alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "proc_count.h"
+#include "linux/elf_image.h"
+#include "linux/loader.h"
+#include "usdt_internal.h"
+
+static uint8_t *image_for(const char *provider, int nprobes, size_t *size)
+{
+	static unsigned serial;
+	struct usdt_elf_probe probes[8];
+	uint8_t id[USDT_ELF_BUILD_ID_SIZE];
+	char err[USDT_ERRMSG_MAX];
+	for (int i = 0; i < nprobes && i < 8; i++) {
+		probes[i].name = "p";
+		probes[i].namelen = 1;
+		probes[i].argspec = "-4@%edi";
+		probes[i].speclen = strlen(probes[i].argspec);
+	}
+	memset(id, 0, sizeof id);
+	snprintf((char *)id, sizeof id, "%d-%u", (int)getpid(), ++serial);
+	struct usdt_elf_desc desc = { .provider = provider, .probes = probes, .nprobes = (size_t)nprobes,
+	                              .build_id = id, .ro_dynamic = 0 };
+	struct usdt_elf_layout layout;
+	uint8_t *image = NULL;
+	if (usdt_elf_build(&desc, &image, &layout, err) != 0) {
+		printf("# usdt_elf_build: %s\n", err);
+		return NULL;
+	}
+	*size = layout.size;
+	return image;
+}
+
+static int load(const char *provider, struct usdt_loaded *obj)
+{
+	size_t size = 0;
+	char err[USDT_ERRMSG_MAX];
+	uint8_t *image = image_for(provider, 1, &size);
+	int rc = image != NULL ? usdt_load(image, size, provider, obj, err) : -1;
+	if (rc != 0 && image != NULL)
+		printf("# usdt_load(%s): %s\n", provider, err);
+	free(image);
+	return rc;
+}
+
+struct find { uintptr_t base; const char *name; int found; };
+static int find_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find *f = arg;
+	(void)size;
+	if (info->dlpi_addr == f->base) {
+		f->name = info->dlpi_name;
+		f->found = 1;
+	}
+	return 0;
+}
+
+/* The link-map name of the object at base, or NULL if none is there. */
+static const char *lm_name(uintptr_t base)
+{
+	struct find f = { base, NULL, 0 };
+	dl_iterate_phdr(find_cb, &f);
+	return f.found ? f.name : NULL;
+}
+
+static int fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int fd_links(int fd, const char *needle)
+{
+	char path[64], target[256];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof target - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	return strstr(target, needle) != NULL;
+}
+
+int main(void)
+{
+	char err[USDT_ERRMSG_MAX];
+	struct usdt_loaded *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* memfd: hide, then a load that gets the hidden object's number */
+	CHECK(load("hidea", a) == 0, "loaded A from descriptor %d as %s", a->fd, a->opened);
+	CHECK(usdt_loaded_intact(a) == 1, "A is intact");
+	const char *n = lm_name(a->base);
+	CHECK(n != NULL && strcmp(n, a->opened) == 0, "A's link-map name is %s", n ? n : "(none)");
+	int na = a->fd;
+	CHECK(usdt_loader_hide(a, err) == 0, "hide A");
+	CHECK(usdt_loaded_intact(a) == 0, "A is not intact once hidden");
+	CHECK(!fd_open(na), "A's descriptor %d is closed", na);
+	n = lm_name(a->base);
+	CHECK(n != NULL && n[0] == '\0', "A is still in the link map, named \"%s\"", n ? n : "(none)");
+	CHECK(count_maps_lines("memfd:libusdt:hidea") > 0, "A is still mapped");
+	CHECK(usdt_loader_hide(a, err) == 0, "hiding twice is harmless");
+
+	CHECK(load("hideb", b) == 0, "loaded B (descriptor %d, opened as %s)", b->fd, b->opened);
+	CHECK(strcmp(b->opened, a->opened) != 0, "B was not opened under A's name %s", a->opened);
+	CHECK(b->base != a->base && count_maps_lines("memfd:libusdt:hideb") > 0, "B is its own object, mapped");
+	CHECK(fd_links(b->fd, "memfd:libusdt:hideb"), "B's descriptor is B's memfd");
+
+	CHECK(usdt_unload(a, err) == 0, "unload the hidden A");
+	CHECK(count_maps_lines("memfd:libusdt:hidea") == 0, "A is unmapped");
+	CHECK(usdt_loaded_intact(b) == 1 && fd_links(b->fd, "memfd:libusdt:hideb"), "B is intact after A's unload");
+	n = lm_name(b->base);
+	CHECK(n != NULL && strcmp(n, b->path) == 0, "B's link-map name is %s", n ? n : "(none)");
+
+	/* the program dup2()s over our descriptor */
+	int nb = b->fd, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	dup2(devnull, nb);
+	close(devnull);
+	CHECK(usdt_loaded_intact(b) == 0, "B is not intact once the program dup2()ed /dev/null over descriptor %d", nb);
+	CHECK(usdt_unload(b, err) == 0, "unload B");
+	CHECK(fd_links(nb, "/dev/null"), "the program's /dev/null at %d is still open after B's unload", nb);
+	close(nb);
+	CHECK(count_maps_lines("memfd:libusdt:hide") == 0, "nothing is mapped");
+
+	/* file strategy */
+	char dir[] = "/tmp/usdt-hide.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL, "directory %s", dir);
+	setenv("LIBUSDT_LOADER", "file", 1);
+	setenv("LIBUSDT_DIR", dir, 1);
+	memset(a, 0, sizeof *a);
+	memset(b, 0, sizeof *b);
+	CHECK(load("hidec", a) == 0 && access(a->file, F_OK) == 0, "file strategy: loaded %s", a->file);
+	n = lm_name(a->base);
+	CHECK(n != NULL && strcmp(n, a->file) == 0, "its link-map name is the file: %s", n ? n : "(none)");
+	CHECK(strncmp(a->opened, "/proc/", 6) == 0, "it was opened through our descriptor: %s", a->opened);
+	CHECK(usdt_loaded_intact(a) == 1, "intact");
+	char file[USDT_LOAD_PATH_MAX];
+	snprintf(file, sizeof file, "%s", a->file);
+	unlink(file);
+	CHECK(usdt_loaded_intact(a) == 0, "not intact once the program removed the file");
+	CHECK(usdt_unload(a, err) == 0, "unload");
+	CHECK(load("hided", b) == 0, "loaded %s", b->file);
+	snprintf(file, sizeof file, "%s", b->file);
+	CHECK(usdt_loader_hide(b, err) == 0 && access(file, F_OK) != 0 && errno == ENOENT, "hide removed the file");
+	CHECK(count_maps_lines("libusdt-") > 0, "and the object stays mapped");
+	CHECK(usdt_unload(b, err) == 0 && count_maps_lines("libusdt-") == 0, "unload of the hidden object unmaps it");
+	CHECK(count_dir_entries(dir, "libusdt-") == 0, "nothing left in %s", dir);
+	rmdir(dir);
+	free(a);
+	free(b);
+	return check_done();
+}
