@@ -51,7 +51,7 @@ static __thread usdt_error_t tls_code = USDT_ERROR_NONE;
 static __thread char *tls_msg;              /* USDT_ERRMSG_MAX bytes, or NULL */
 static __thread unsigned char tls_exited;   /* msg_key's destructor ran */
 static pthread_key_t msg_key;
-static int msg_key_ok;                      /* written only by the constructor and destructor */
+static int msg_key_ok;   /* atomic: set by the constructor, cleared by the destructor */
 
 static void msg_free(void *buf)
 {
@@ -62,16 +62,15 @@ static void msg_free(void *buf)
 
 __attribute__((constructor)) static void msg_key_create(void)
 {
-	msg_key_ok = pthread_key_create(&msg_key, msg_free) == 0;
+	__atomic_store_n(&msg_key_ok, pthread_key_create(&msg_key, msg_free) == 0, __ATOMIC_RELEASE);
 }
 
 /* dlclose() of libusdt.so: no thread exit may call msg_free afterwards.
  * Other live threads' buffers (one each, if they had an error) are lost. */
 __attribute__((destructor)) static void msg_key_delete(void)
 {
-	if (!msg_key_ok)
+	if (!__atomic_exchange_n(&msg_key_ok, 0, __ATOMIC_ACQ_REL))
 		return;
-	msg_key_ok = 0;
 	pthread_key_delete(msg_key);
 	free(tls_msg);
 	tls_msg = NULL;
@@ -81,7 +80,7 @@ __attribute__((destructor)) static void msg_key_delete(void)
  * there is none (see the top of the file). */
 static char *msg_buffer(void)
 {
-	if (tls_msg != NULL || tls_exited || !msg_key_ok)
+	if (tls_msg != NULL || tls_exited || !__atomic_load_n(&msg_key_ok, __ATOMIC_ACQUIRE))
 		return tls_msg;
 	char *buf = malloc(USDT_ERRMSG_MAX);
 	if (buf == NULL)
