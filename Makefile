@@ -97,7 +97,7 @@ check-asan:
 	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run
 check-tsan:
 	$(MAKE) CC=clang SAN=tsan BUILD=build-tsan tests
-	BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run unit/
+	BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run unit/ hardening/
 
 demo: lib $(PROG_BINS)
 	BUILD=$(BUILD) examples/demo.sh
@@ -155,6 +155,8 @@ FAULT_WRAPS := malloc calloc realloc strdup free memfd_create ftruncate write pw
                dlopen dlinfo dlclose
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAPS),-Wl,--wrap=$(f))
 $(BUILD)/tests/faults/%: LDFLAGS += $(FAULT_LDFLAGS)
+# t_key_fail makes every pthread key call of the library fail.
+$(BUILD)/tests/hardening/t_key_fail: LDFLAGS += -Wl,--wrap=pthread_setspecific -Wl,--wrap=pthread_key_create
 # fuzz_elf_image re-parses every image with libelf.
 FUZZ_ELF_LIBS := -lelf
 $(BUILD)/fuzz/fuzz_elf_image: LIBS += $(FUZZ_ELF_LIBS)

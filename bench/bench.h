@@ -108,7 +108,7 @@ static inline const char *bench_status(int has_target, int ok)
 static inline void bench_row(const char *section, const char *name, double value, const char *unit,
                              double ratio, const char *baseline, const char *target, const char *status)
 {
-	char v[32], r[48];
+	char v[32], r[96];
 	if (value >= 100)
 		snprintf(v, sizeof v, "%.0f", value);
 	else if (value >= 10)

@@ -51,6 +51,7 @@ run() {
 run untraced
 run traced
 run lifecycle
+run grace
 
 if [ -n "${LIBSTAPSDT_DIR:-}" ]; then
   if [ -f "$LIBSTAPSDT_DIR/out/libstapsdt.a" ]; then

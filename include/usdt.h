@@ -208,6 +208,7 @@ typedef struct usdt_probedef {
 	struct usdt_probe *_probe;       /* the probe object, always allocated */
 	struct usdt_provider *_owner;    /* provider holding it, or NULL */
 	struct usdt_probedef *_hnext;    /* next in the provider's name index */
+	unsigned long _stamp;            /* last object build that included it */
 } usdt_probedef_t;
 
 /* A provider: a named set of probe definitions, enabled as one unit. */
@@ -225,6 +226,7 @@ typedef struct usdt_provider {
 	usdt_probedef_t *_tail;          /* last of probedefs */
 	usdt_probedef_t **_index;        /* (function, name) hash buckets */
 	size_t _nbuckets;
+	void *_retained;                 /* object kept mapped for its inline checks */
 } usdt_provider_t;
 
 /*
@@ -278,8 +280,13 @@ USDT_API int usdt_provider_enable(usdt_provider_t *provider);
 
 /*
  * Disable: set every probedef->probe to NULL, remove the probes from
- * tracers' view and unload the object once no thread can be inside it.
- * Disabling a disabled provider returns 0. Returns 0 or -1.
+ * tracers' view at once and unload the object once no thread can be inside
+ * it (at once, or at a later libusdt call if a thread is still inside one
+ * of its probes: disable never waits for another thread). Disabling a
+ * disabled provider returns 0. If unloading reports an error (dlclose, a
+ * DTrace helper refusing REMOVE), the provider is still disabled and
+ * everything else unloaded; returns -1 with USDT_ERROR_UNLOADDOF (as libusdt
+ * 0.x). Returns 0 or -1.
  */
 USDT_API int usdt_provider_disable(usdt_provider_t *provider);
 

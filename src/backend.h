@@ -23,12 +23,24 @@ struct usdt_generation {
 	struct usdt_binding *bindings;    /* one per probe, same order */
 	void *sites;                      /* site backend state */
 	void *extra;                      /* DOF backend state, or NULL */
+	int hidden;                       /* usdt_sites_hide() was called */
 };
 
 /* Site backend: build and load the probe sites of `gen` for `provider`
  * and fill gen->bindings. 0, or -1 with a message in err. */
 int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *gen, char *err);
-/* Unload them. 0, or -1 with a message in err (resources are freed anyway). */
+/* Make them invisible to every tracer while they stay mapped (threads may
+ * still be running them; usdt.c unloads them after a grace period): the
+ * DTrace registration is removed, the object's descriptor and file are
+ * released and its link-map name changed. Idempotent. 0, or -1 with a
+ * message in err (the rest is still done). */
+int usdt_sites_hide(struct usdt_generation *gen, char *err);
+/* 0 if the program closed or replaced the descriptor tracers find the
+ * object through (close-all-fds, dup2): the generation should be rebuilt.
+ * 1 otherwise. One fstat(). */
+int usdt_sites_intact(const struct usdt_generation *gen);
+/* Unload them (hiding them first if that was not done). 0, or -1 with a
+ * message in err (resources are freed anyway). */
 int usdt_sites_retire(struct usdt_generation *gen, char *err);
 
 #endif

@@ -21,10 +21,12 @@ static void prepare(void)
 	usdt_groups_fork_prepare();
 	usdt_dof_fork_prepare();
 	usdt_quarantine_fork_prepare();
+	usdt_probe_pool_fork_prepare();
 }
 
 static void parent(void)
 {
+	usdt_probe_pool_fork_parent();
 	usdt_quarantine_fork_parent();
 	usdt_dof_fork_parent();
 	usdt_groups_fork_parent();
@@ -34,6 +36,7 @@ static void child(void)
 {
 	usdt_reader_fork_child();
 	usdt_loader_fork_child();
+	usdt_probe_pool_fork_child();
 	usdt_quarantine_fork_child();
 	usdt_dof_fork_child();
 	usdt_groups_fork_child();

@@ -32,6 +32,10 @@ USDT_HIDDEN void usdt_quarantine_fork_child(void);
 
 USDT_HIDDEN void usdt_reader_fork_child(void);
 
+USDT_HIDDEN void usdt_probe_pool_fork_prepare(void);
+USDT_HIDDEN void usdt_probe_pool_fork_parent(void);
+USDT_HIDDEN void usdt_probe_pool_fork_child(void);
+
 /* linux/loader.c: in the child, make every loaded object findable under a
  * name that designates the child (runs with the groups lock held; must be
  * async-signal-safe: no malloc, no lock). */

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "backend.h"
 #include "fork.h"
 #include "names.h"
+#include "probe_pool.h"
 #include "reader.h"
 #include "types.h"
 #include "usdt_internal.h"
@@ -52,6 +54,7 @@ struct usdt_group {
 	usdt_provider_t **members;         /* enabled providers, enable order */
 	size_t nmembers, cap;
 	struct usdt_generation *gen;       /* their object, or NULL */
+	usdt_provider_t *inline_member;    /* whose inline checks point into gen */
 	struct usdt_group *next;
 };
 
@@ -63,10 +66,13 @@ void usdt_groups_fork_prepare(void) { pthread_mutex_lock(&groups_lock); }
 void usdt_groups_fork_parent(void) { pthread_mutex_unlock(&groups_lock); }
 void usdt_groups_fork_child(void) { pthread_mutex_unlock(&groups_lock); }
 
+static void reap(void);
+
 static void lock_groups(void)
 {
 	usdt_fork_init();
 	pthread_mutex_lock(&groups_lock);
+	reap();
 }
 
 static void unlock_groups(void)
@@ -255,11 +261,8 @@ usdt_provider_t *usdt_create_provider(const char *name, const char *module)
 
 static void free_probedef(usdt_probedef_t *pd)
 {
-	if (pd->_probe != NULL) {
-		pd->_probe->_magic = USDT_MAGIC_DEAD;
-		pd->_probe->_live = NULL;
-		usdt_quarantine(pd->_probe);  /* a stale fire stays a no-op */
-	}
+	if (pd->_probe != NULL)
+		usdt_probe_retire(pd->_probe);  /* a stale fire stays a no-op */
 	free((char *)pd->name);
 	free((char *)pd->function);
 	pd->_magic = USDT_MAGIC_DEAD;
@@ -306,10 +309,9 @@ usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t ar
 	pd->_magic = USDT_MAGIC_PROBEDEF;
 	pd->name = strdup(name);
 	pd->function = strdup(func != NULL ? func : "");
-	pd->_probe = calloc(1, sizeof *pd->_probe);
+	pd->_probe = usdt_probe_alloc();
 	if (pd->name == NULL || pd->function == NULL || pd->_probe == NULL)
 		goto nomem_free;
-	pd->_probe->_magic = USDT_MAGIC_PROBE;
 	for (size_t i = 0; i < argc; i++) {
 		pd->types[i] = (char *)info[i]->canonical;   /* static, see usdt.h */
 		pd->_argsize[i] = (uint8_t)(int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
@@ -327,8 +329,22 @@ nomem:
 
 void usdt_probe_release(usdt_probedef_t *probedef)
 {
-	if (probedef == NULL || probedef->_magic != USDT_MAGIC_PROBEDEF)
+	if (probedef == NULL)
 		return;
+	if (probedef->_magic != USDT_MAGIC_PROBEDEF) {
+		usdt_fail(NULL, USDT_ERROR_INVALID, "probe definition %p is not a live probe definition (freed or corrupt)",
+		          (void *)probedef);
+		return;
+	}
+	if (probedef->_owner != NULL && probedef->refcnt <= 1) {
+		/* only the provider's own reference is left: dropping it would
+		 * free the definition under the provider */
+		usdt_fail(probedef->_owner, USDT_ERROR_INVALID,
+		          "probe %s:%s:%s:%s: release refused, the only reference left is the provider's "
+		          "(use usdt_provider_remove_probe or usdt_provider_free)",
+		          probedef->_owner->name, probedef->_owner->module, probedef->function, probedef->name);
+		return;
+	}
 	if (--probedef->refcnt <= 0)
 		free_probedef(probedef);
 }
@@ -376,57 +392,191 @@ nomem:
 	return NULL;
 }
 
-static void unpublish_probe(usdt_probedef_t *pd)
+/* ------------------------------------------------------ retiring objects */
+
+/*
+ * An object that no binding points to any more is unloaded once no thread
+ * can be running it: at once when the grace period (reader.h) is already
+ * over, which is the common case. When a reader is still inside (a thread
+ * preempted in the middle of a fire, or stopped there by a debugger), the
+ * writer does not wait for it: the object is hidden from tracers at once
+ * (usdt_sites_hide) and put on the `pending` list, which every later
+ * management call (under the groups lock) reaps. So no management call
+ * ever blocks on a reader, whatever the scheduler does with the readers,
+ * and a stopped thread delays only the unmapping of what it is inside.
+ */
+#define RETIRE_SPINS 256     /* polls of a reader about to leave, first */
+
+struct retired {
+	struct usdt_generation *gen;
+	struct retired *next;
+	struct usdt_grace grace;
+};
+
+static struct retired *pending;
+
+/* Errors unloading or hiding are recorded on `who` (USDT_ERROR_UNLOADDOF)
+ * and returned as -1; the object is released all the same. */
+static int unload(struct usdt_generation *gen, usdt_provider_t *who)
 {
-	__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
-	pd->_probe->_sem = NULL;
-	pd->_probe->_site = NULL;
-	pd->probe = NULL;
+	char err[USDT_ERRMSG_MAX];
+	int rc = usdt_sites_retire(gen, err);
+	if (rc != 0)
+		usdt_fail(who, USDT_ERROR_UNLOADDOF, "provider %s: %s", who != NULL ? who->name : "?", err);
+	destroy_generation(gen);
+	return rc;
 }
 
-/* Point every probe of `gen` at its binding, and every probe of `old`
- * that is not in `gen` at nothing. */
-static void publish(const struct usdt_generation *old, struct usdt_generation *gen)
+static int hide(struct usdt_generation *gen, usdt_provider_t *who)
 {
-	for (size_t i = 0; old != NULL && i < old->nprobes; i++)
-		unpublish_probe(old->defs[i]);
-	for (size_t i = 0; gen != NULL && i < gen->nprobes; i++) {
-		usdt_probedef_t *pd = gen->defs[i];
-		pd->_probe->_index = (uint32_t)i;
-		if (gen->bindings[i].dt_stub == NULL) {   /* the inline check suffices */
-			pd->_probe->_site = gen->bindings[i].site;
-			pd->_probe->_sem = gen->bindings[i].sem;
+	char err[USDT_ERRMSG_MAX];
+	int rc = usdt_sites_hide(gen, err);
+	if (rc != 0)
+		usdt_fail(who, USDT_ERROR_UNLOADDOF, "provider %s: %s", who != NULL ? who->name : "?", err);
+	return rc;
+}
+
+/* `gen` is unpublished: unload it once no thread can be inside it.
+ * 0, or -1 when unloading or hiding it reported an error (recorded on
+ * `who`; a deferred unload's own errors are recorded on whoever reaps it). */
+static int retire(struct usdt_generation *gen, usdt_provider_t *who)
+{
+	if (gen == NULL)
+		return 0;
+	struct retired *r = malloc(sizeof *r);
+	if (r == NULL) {             /* no memory to defer: wait here */
+		struct usdt_grace g;
+		usdt_grace_begin(&g);
+		while (!usdt_grace_poll(&g, RETIRE_SPINS))
+			sched_yield();
+		usdt_grace_end(&g);
+		return unload(gen, who);
+	}
+	usdt_grace_begin(&r->grace);
+	if (usdt_grace_poll(&r->grace, RETIRE_SPINS)) {
+		usdt_grace_end(&r->grace);
+		free(r);
+		return unload(gen, who);
+	}
+	int rc = hide(gen, who);
+	r->gen = gen;
+	r->next = pending;
+	pending = r;
+	return rc;
+}
+
+/* Unload every deferred object whose readers have all left. */
+static void reap(void)
+{
+	for (struct retired **pr = &pending; *pr != NULL;) {
+		struct retired *r = *pr;
+		if (!usdt_grace_poll(&r->grace, 0)) {
+			pr = &r->next;
+			continue;
 		}
-		__atomic_store_n(&pd->_probe->_live, &gen->bindings[i], __ATOMIC_RELEASE);
-		pd->probe = pd->_probe;
+		*pr = r->next;
+		usdt_grace_end(&r->grace);
+		(void)unload(r->gen, NULL);   /* not the caller's business: thread error only */
+		free(r);
 	}
 }
 
+/* ------------------------------------------------------------ publishing */
+
+static void set_inline(usdt_probe_t *p, const struct usdt_binding *b)
+{
+	__atomic_store_n(&p->_site, b != NULL ? b->site : NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->_sem, b != NULL ? b->sem : NULL, __ATOMIC_RELEASE);
+}
+
+static int is_member(const struct usdt_group *g, const usdt_provider_t *p)
+{
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (g->members[i] == p)
+			return 1;
+	return 0;
+}
+
+/*
+ * Point every probe of `gen` at its binding and every probe of `old` that
+ * is not in `gen` at nothing. Probes in both are switched with one atomic
+ * store each: their probedef->probe never changes and never reads NULL.
+ *
+ * usdt_is_enabled_inline() reads _sem/_site with no grace period, so those
+ * are only ever given to `who`, the provider whose own call this is, when
+ * it is alone under its name (and has no DTrace stubs): only its own later
+ * calls move them, which usdt.h tells callers not to race with inline
+ * checks. A bystander of the same name (a twin) whose inline pointers
+ * point into `old` gets them cleared (its inline checks then call
+ * usdt_is_enabled(), which is safe) and returns 1: `old` must then stay
+ * mapped until that bystander's own next call (regroup keeps it).
+ */
+static usdt_provider_t *publish(struct usdt_group *g, const struct usdt_generation *old,
+                                struct usdt_generation *gen, usdt_provider_t *who)
+{
+	static unsigned long stamp;
+	usdt_provider_t *holder = g->inline_member;
+	int alone = g->nmembers == 1 && g->members[0] == who;
+	stamp++;
+	g->inline_member = NULL;
+	for (size_t i = 0; gen != NULL && i < gen->nprobes; i++) {
+		usdt_probedef_t *pd = gen->defs[i];
+		const struct usdt_binding *b = &gen->bindings[i];
+		pd->_stamp = stamp;
+		pd->_probe->_index = (uint32_t)i;
+		if (pd->_owner == who && alone && b->dt_stub == NULL) {
+			set_inline(pd->_probe, b);
+			g->inline_member = who;
+		} else if (pd->_owner == holder || pd->_owner == who) {
+			set_inline(pd->_probe, NULL);
+		}
+		__atomic_store_n(&pd->_probe->_live, (void *)b, __ATOMIC_RELEASE);
+		__atomic_store_n(&pd->probe, pd->_probe, __ATOMIC_RELEASE);
+	}
+	for (size_t i = 0; old != NULL && i < old->nprobes; i++) {
+		usdt_probedef_t *pd = old->defs[i];
+		if (pd->_stamp == stamp)
+			continue;
+		__atomic_store_n(&pd->_probe->_live, NULL, __ATOMIC_RELEASE);
+		set_inline(pd->_probe, NULL);
+		__atomic_store_n(&pd->probe, NULL, __ATOMIC_RELEASE);
+	}
+	if (holder != NULL && holder != who && is_member(g, holder))
+		return holder;
+	return NULL;
+}
+
 /* Give the group an object matching its members' probes now: build the new
- * one (none if no probe is left), swap, then unload the old one once no
- * thread can be in it. On failure nothing changes and -1 is returned with
- * the error on `who`. An error unloading the old object is recorded on
- * `who` but the change stands (returns 0). */
+ * one (none if no probe is left), swap, then retire the old one. On
+ * failure nothing changes and -1 is returned with the error on `who`. An
+ * error unloading the old object (dlclose, a DTrace helper refusing
+ * REMOVE) is recorded on `who` but the change stands: returns 1. Else 0.
+ * `who` may have left the group already (disable). */
 static int regroup(struct usdt_group *g, usdt_provider_t *who)
 {
 	struct usdt_generation *old = g->gen, *gen = NULL;
-	char err[USDT_ERRMSG_MAX];
 	size_t n = 0;
 	for (size_t m = 0; m < g->nmembers; m++)
 		n += g->members[m]->_nprobes;
 	if (n > 0 && (gen = build_generation(g, who)) == NULL)
 		return -1;
-	publish(old, gen);
+	usdt_provider_t *holder = publish(g, old, gen, who);
 	g->gen = gen;
 	for (size_t m = 0; m < g->nmembers; m++)
 		g->members[m]->file = g;
-	if (old != NULL) {
-		usdt_reader_synchronize();
-		if (usdt_sites_retire(old, err) != 0)
-			usdt_fail(who, USDT_ERROR_UNLOADDOF, "provider %s: %s", who->name, err);
-		destroy_generation(old);
+	int bad = 0;
+	if (holder != NULL) {
+		/* a twin's inline checks may still read `old`: it stays mapped,
+		 * hidden from tracers, until that twin's own next call */
+		bad |= hide(old, who) != 0;
+		holder->_retained = old;
+	} else {
+		bad |= retire(old, who) != 0;
 	}
-	return 0;
+	/* this is `who`'s own call: what it kept for its inline checks goes */
+	bad |= retire(who->_retained, who) != 0;
+	who->_retained = NULL;
+	return bad;
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -446,7 +596,7 @@ int usdt_provider_enable(usdt_provider_t *provider)
 	struct usdt_group *g = group_get(provider->name);
 	if (g == NULL || group_add_member(g, provider) != 0) {
 		usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
-	} else if (regroup(g, provider) != 0) {
+	} else if (regroup(g, provider) < 0) {
 		group_remove_member(g, provider);
 	} else {
 		provider->enabled = 1;
@@ -468,17 +618,24 @@ int usdt_provider_disable(usdt_provider_t *provider)
 	lock_groups();
 	struct usdt_group *g = provider->file;
 	group_remove_member(g, provider);
-	if (regroup(g, provider) != 0) {
+	int r = regroup(g, provider);
+	if (r == 1)
+		rc = -1;      /* disabled, but unloading reported an error (libusdt 0.x: -1) */
+	if (r < 0) {
 		/* No object could be built for the other providers of this name
 		 * (out of memory): the shared one must not outlive this provider's
 		 * probe definitions, so it goes; the others stay enabled without
 		 * live probes until their next enable, disable or change. */
-		char err[USDT_ERRMSG_MAX];
-		publish(g->gen, NULL);
-		usdt_reader_synchronize();
-		(void)usdt_sites_retire(g->gen, err);
-		destroy_generation(g->gen);
+		usdt_provider_t *holder = publish(g, g->gen, NULL, provider);
+		if (holder != NULL) {
+			hide(g->gen, provider);
+			holder->_retained = g->gen;
+		} else {
+			retire(g->gen, provider);
+		}
 		g->gen = NULL;
+		retire(provider->_retained, provider);
+		provider->_retained = NULL;
 		rc = -1;
 	}
 	provider->enabled = 0;
@@ -494,7 +651,7 @@ static int rebuild(usdt_provider_t *provider)
 	if (!provider->enabled)
 		return 0;
 	lock_groups();
-	int rc = regroup(provider->file, provider);
+	int rc = regroup(provider->file, provider) < 0 ? -1 : 0;
 	unlock_groups();
 	return rc;
 }
@@ -629,10 +786,11 @@ static inline int binding_active(const struct usdt_binding *b)
 	       (USDT_UNLIKELY(b->dt_stub != NULL) && dtrace_active(b));
 }
 
-/* First call from a thread: register it as a reader, then start over. */
+/* First call from a thread: give it a reader slot, then start over. */
 static __attribute__((noinline, cold)) int is_enabled_first(usdt_probe_t *probe)
 {
-	usdt_reader_register(&usdt_tls_reader);
+	if (usdt_reader_register() == NULL)
+		return 0;
 	return usdt_is_enabled(probe);
 }
 
@@ -640,13 +798,13 @@ int usdt_is_enabled(usdt_probe_t *probe)
 {
 	if (probe == NULL)
 		return 0;
-	unsigned long s = usdt_reader_seq();
-	if (USDT_UNLIKELY(s == 0))
+	struct usdt_reader *r = usdt_tls_reader;
+	if (USDT_UNLIKELY(r == NULL))
 		return is_enabled_first(probe);
-	unsigned long r = usdt_reader_enter(s);
+	unsigned long next = usdt_reader_enter(r);
 	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
 	int on = b != NULL && binding_active(b);
-	usdt_reader_exit(r);
+	usdt_reader_exit(r, next);
 	return on;
 }
 
@@ -670,22 +828,22 @@ static __attribute__((noinline, cold)) void fire_traced(const struct usdt_bindin
 
 static __attribute__((noinline, cold)) void fire_first(usdt_probe_t *probe, size_t argc, void **argv)
 {
-	usdt_reader_register(&usdt_tls_reader);
-	usdt_fire_probe(probe, argc, argv);
+	if (usdt_reader_register() != NULL)
+		usdt_fire_probe(probe, argc, argv);
 }
 
 void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv)
 {
 	if (probe == NULL)
 		return;
-	unsigned long s = usdt_reader_seq();
-	if (USDT_UNLIKELY(s == 0)) {
+	struct usdt_reader *r = usdt_tls_reader;
+	if (USDT_UNLIKELY(r == NULL)) {
 		fire_first(probe, argc, argv);
 		return;
 	}
-	unsigned long r = usdt_reader_enter(s);
+	unsigned long next = usdt_reader_enter(r);
 	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
 	if (b != NULL && USDT_UNLIKELY(binding_active(b)))
 		fire_traced(b, argc, argv);
-	usdt_reader_exit(r);
+	usdt_reader_exit(r, next);
 }

@@ -196,12 +196,30 @@ out:
 	return rc;
 }
 
+int usdt_sites_hide(struct usdt_generation *gen, char *err)
+{
+	char ignored[USDT_ERRMSG_MAX];
+	if (gen->hidden)
+		return 0;
+	gen->hidden = 1;
+	int rc = usdt_dtrace_retire(gen, err);
+	if (gen->sites != NULL && usdt_loader_hide(gen->sites, rc == 0 ? err : ignored) != 0)
+		rc = -1;
+	return rc;
+}
+
+int usdt_sites_intact(const struct usdt_generation *gen)
+{
+	return gen->hidden || gen->sites == NULL || usdt_loaded_intact(gen->sites);
+}
+
 int usdt_sites_retire(struct usdt_generation *gen, char *err)
 {
 	struct usdt_loaded *obj = gen->sites;
-	int rc = usdt_dtrace_retire(gen, err);
+	char ignored[USDT_ERRMSG_MAX];
+	int rc = usdt_sites_hide(gen, err);
 	if (obj != NULL) {
-		if (usdt_unload(obj, err) != 0)
+		if (usdt_unload(obj, rc == 0 ? err : ignored) != 0)
 			rc = -1;
 		free(obj);
 	}
