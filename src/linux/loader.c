@@ -316,12 +316,10 @@ static int match_name_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return info->dlpi_name != NULL && strcmp(info->dlpi_name, (const char *)arg) == 0;
 }
 
-/* Could dlopen(name) return an object already loaded? */
-static int name_taken(const char *name)
+/* Does another object (not one of this loader's: those are checked by
+ * number, see pick_fd_name) answer to `name`? */
+static int name_taken_elsewhere(const char *name)
 {
-	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
-		if (strcmp(o->opened, name) == 0 || strcmp(o->path, name) == 0)
-			return 1;
 	if (dl_iterate_phdr(match_name_cb, (void *)name) != 0)
 		return 1;
 	/* glibc's own rule (names and aliases of every object) */
@@ -334,26 +332,96 @@ static int name_taken(const char *name)
 	return 0;
 }
 
-/* Give *fd a number whose /proc/<pid>/fd name no loaded object has, and
- * put that name in out->opened. Returns 0, or -1 with a message. */
+/* N if name is "/proc/<pid>/fd/N", else -1. */
+static int proc_fd_number(const char *name, long pid)
+{
+	char prefix[USDT_LOAD_PATH_MAX];
+	proc_fd_name(prefix, pid, 0);
+	size_t len = strlen(prefix) - 1;          /* "/proc/<pid>/fd/" */
+	if (strncmp(name, prefix, len) != 0 || name[len] < '0' || name[len] > '9')
+		return -1;
+	char *end;
+	long n = strtol(name + len, &end, 10);
+	return *end == '\0' && n <= 0x7fffffff ? (int)n : -1;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* The descriptor numbers in the names (dlopen name and link-map name) of
+ * every object this loader holds, sorted, in a malloc'd array (*n
+ * entries; NULL with *n = 0 if none or out of memory). */
+static int *numbers_held(long pid, size_t *n)
+{
+	size_t cap = 0, used = 0;
+	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
+		cap += 2;
+	int *a = cap ? malloc(cap * sizeof *a) : NULL;
+	for (const struct usdt_loaded *o = loaded_list; a != NULL && o != NULL; o = o->next) {
+		int x = proc_fd_number(o->opened, pid), y = proc_fd_number(o->path, pid);
+		if (x >= 0)
+			a[used++] = x;
+		if (y >= 0 && y != x)
+			a[used++] = y;
+	}
+	if (a != NULL)
+		qsort(a, used, sizeof *a, cmp_int);
+	*n = used;
+	return a;
+}
+
+/* Is `name` (number `fd`) held by one of this loader's objects? */
+static int held(const int *nums, size_t n, int fd, const char *name)
+{
+	if (nums != NULL || n > 0)
+		return n > 0 && bsearch(&fd, nums, n, sizeof *nums, cmp_int) != NULL;
+	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)   /* no memory: scan */
+		if (strcmp(o->opened, name) == 0 || strcmp(o->path, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Give *fd the lowest number >= its own whose /proc/<pid>/fd name no
+ * loaded object answers to, and put that name in out->opened. Returns 0,
+ * or -1 with a message.
+ *
+ * Hidden objects waiting to be unloaded keep the names they were opened
+ * under, and the kernel hands their closed numbers out again, lowest
+ * first; each number this loader holds can cost one move, so the walk is
+ * bounded by their count plus FD_MOVES_MAX for names held by others
+ * (another copy of the library: rare). Taking the lowest usable number,
+ * rather than one above every name held, keeps descriptor numbers from
+ * creeping up while hidden objects come and go.
+ */
 static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
 	long pid = (long)getpid();
-	int start = *fd + 1;
-	proc_fd_name(out->opened, pid, *fd);
-	for (int moves = 0; name_taken(out->opened); moves++) {
-		if (moves == FD_MOVES_MAX)
-			return usdt_errf(err, "%s and %d more descriptor names are taken by loaded objects",
-			                 out->opened, FD_MOVES_MAX);
-		int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, start);
-		if (nfd < 0)
-			return usdt_errf(err, "fcntl(F_DUPFD_CLOEXEC): %s", strerror(errno));
+	size_t nheld = 0;
+	int *nums = numbers_held(pid, &nheld), rc = 0;
+	size_t limit = nheld + FD_MOVES_MAX, moves = 0;
+	for (;;) {
+		proc_fd_name(out->opened, pid, *fd);
+		if (!held(nums, nheld, *fd, out->opened) && !name_taken_elsewhere(out->opened))
+			break;
+		if (moves++ == limit) {
+			rc = usdt_errf(err, "%s and %zu more descriptor names are taken by loaded objects", out->opened,
+			               limit);
+			break;
+		}
+		int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, *fd + 1);
+		if (nfd < 0) {
+			rc = usdt_errf(err, "fcntl(F_DUPFD_CLOEXEC): %s", strerror(errno));
+			break;
+		}
 		close(*fd);
 		*fd = nfd;
-		start = nfd + 1;
-		proc_fd_name(out->opened, pid, nfd);
 	}
-	return 0;
+	free(nums);
+	return rc;
 }
 
 /*
