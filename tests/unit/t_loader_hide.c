@@ -12,6 +12,11 @@
  *    distinct object (the collision the provider layer causes in normal
  *    operation by hiding before unloading). usdt_unload() then works on
  *    the hidden object and leaves the new one alone.
+ *  - MANY_HIDDEN hidden objects at once (the provider layer defers their
+ *    unload while a thread may be inside them): their closed numbers are
+ *    handed out again lowest first, each a name still held; a load must
+ *    walk past all of them, and once they are unloaded the next load gets
+ *    the lowest number again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +33,8 @@
 #include "linux/elf_image.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
+
+#define MANY_HIDDEN 150
 
 static uint8_t *image_for(const char *provider, int nprobes, size_t *size)
 {
@@ -142,6 +149,30 @@ int main(void)
 	CHECK(usdt_unload(b, err) == 0, "unload B");
 	CHECK(fd_links(nb, "/dev/null"), "the program's /dev/null at %d is still open after B's unload", nb);
 	close(nb);
+	CHECK(count_maps_lines("memfd:libusdt:hide") == 0, "nothing is mapped");
+
+	/* many hidden objects */
+	static struct usdt_loaded many[MANY_HIDDEN];
+	int lowest = -1, loaded = 0;
+	for (int i = 0; i < MANY_HIDDEN; i++) {
+		if (load("hidemany", &many[i]) != 0)
+			break;
+		loaded++;
+		if (lowest < 0 || many[i].fd < lowest)
+			lowest = many[i].fd;
+	}
+	CHECK(loaded == MANY_HIDDEN, "%d objects loaded", loaded);
+	for (int i = 0; i < loaded; i++)
+		usdt_loader_hide(&many[i], err);
+	memset(b, 0, sizeof *b);
+	CHECK(load("hidenext", b) == 0, "with %d hidden objects, a load still works (descriptor %d)", loaded, b->fd);
+	for (int i = 0; i < loaded; i++)
+		usdt_unload(&many[i], err);
+	usdt_unload(b, err);
+	memset(b, 0, sizeof *b);
+	CHECK(load("hidelow", b) == 0 && b->fd == lowest, "once they are unloaded, the next load gets descriptor %d (lowest %d)",
+	      b->fd, lowest);
+	usdt_unload(b, err);
 	CHECK(count_maps_lines("memfd:libusdt:hide") == 0, "nothing is mapped");
 
 	/* file strategy */
