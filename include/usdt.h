@@ -88,19 +88,40 @@
  *   - usdt_fire_probe() and usdt_is_enabled() may be called from any number of
  *     threads at once, concurrently with usdt_provider_enable(), _disable(),
  *     _add_probe(), _remove_probe() and _free() on the provider that owns the
- *     probe, from another thread. A usdt_probe_t pointer read from
- *     probedef->probe while the provider was enabled stays valid for these
- *     two calls until the probe definition itself is freed (its last
- *     reference dropped): while the provider is disabled they do nothing and
- *     return 0. Code of a disabled provider is unmapped only after every
- *     thread that could be executing it has left it (so a disable waits
- *     for a thread that a debugger holds stopped at one of its probes).
+ *     probe, from another thread. While its provider stays enabled, a probe's
+ *     probedef->probe never changes and never reads NULL, whatever happens
+ *     to other providers (including providers of the same name). While the
+ *     provider is disabled the two calls do nothing and return 0.
+ *   - usdt_probe_t objects are never returned to the allocator (type-stable
+ *     memory): a pointer read from probedef->probe can be passed to these
+ *     two calls at any time, even after its definition was freed; then they
+ *     do nothing and return 0 (after many more probe definitions have been
+ *     freed, the object may be reused by a new probe, which such a stale
+ *     pointer would then fire: stop using it when you free the definition).
+ *   - Code of a disabled provider is unmapped only after every thread that
+ *     could be executing it has left it. No call ever waits for another
+ *     thread: when a thread is still inside (preempted in the middle of a
+ *     fire, or stopped there by a debugger), the object is hidden from
+ *     tracers at once and unmapped by a later libusdt management call once
+ *     that thread has moved on.
  *   - The other functions that modify one provider (create/add/remove/
  *     enable/disable/free) must not run concurrently on the same provider;
  *     different providers may be managed from different threads at once.
- *   - fork(): the child inherits every enabled provider, working (tracers
- *     attached to the child's pid see its fires) and can disable or free its
- *     copies without affecting the parent.
+ *
+ * Signals. usdt_fire_probe(), usdt_is_enabled() and usdt_is_enabled_inline()
+ * are async-signal-safe: a handler may fire on any thread, including a
+ * thread interrupted inside any libusdt call and a thread's very first
+ * fire (they take no lock and allocate with mmap only). The management
+ * functions are not async-signal-safe.
+ *
+ * fork(). A fork() waits for a management call running in another thread
+ * to finish (every libusdt lock is taken by one atfork handler, in one
+ * order), so it never deadlocks and the child never sees half a change.
+ * The child inherits every enabled provider, working: tracers attached to
+ * the child's pid (bpftrace -p, gdb -p) see the child's probes under names
+ * that designate the child, and it can disable or free its copies without
+ * affecting the parent (only the process that created an object's file
+ * removes it). The child may use every libusdt call.
  *
  * Everything declared here is part of the stable ABI of libusdt.so.1.
  */
@@ -324,11 +345,20 @@ USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
 /*
  * Inline is-enabled check for C and C++ callers: the same answer as
  * usdt_is_enabled() without a function call (two loads and a compare).
- * Unlike usdt_is_enabled() it does not protect itself against a concurrent
- * usdt_provider_disable()/_free()/_add_probe()/_remove_probe() on the
- * probe's provider from another thread: use it where the provider is not
- * changed while other threads fire (the common "enable at start-up" case),
- * and usdt_is_enabled() elsewhere. NULL and disabled probes give 0.
+ * What it guarantees:
+ *   - NULL, freed and disabled probes give 0; it never reads freed memory.
+ *   - It reads the semaphore and site of the probe's object directly, with
+ *     no grace period. libusdt points it at them only for a provider that
+ *     is alone under its name (and has no DTrace stubs); only that
+ *     provider's own add_probe/remove_probe/disable/free move or unmap
+ *     them, so do not run those concurrently with inline checks of its
+ *     probes in other threads (the common "enable at start-up" case is
+ *     fine; use usdt_is_enabled() otherwise).
+ *   - Changes to OTHER providers never make it read unmapped memory: when
+ *     a second provider of the same name is enabled (two copies of a
+ *     library), the first one's object stays mapped for its inline checks
+ *     until its own next call, and its probes answer through
+ *     usdt_is_enabled() from then on.
  */
 #if defined(__x86_64__)
 #define USDT__SITE_IDLE_BYTE 0x0f        /* first byte of the untouched nop */
@@ -340,10 +370,13 @@ static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
 	const volatile uint16_t *sem;
 	if (probe == NULL)
 		return 0;
-	sem = probe->_sem;
-	if (sem == NULL)        /* disabled, or more to check (DTrace stubs) */
-		return probe->_live != NULL && usdt_is_enabled((usdt_probe_t *)probe);
-	return *sem != 0 || *(const volatile unsigned char *)probe->_site != USDT__SITE_IDLE_BYTE;
+	sem = __atomic_load_n(&probe->_sem, __ATOMIC_ACQUIRE);
+	if (sem == NULL)        /* disabled, or more to check (twins, DTrace) */
+		return __atomic_load_n(&probe->_live, __ATOMIC_RELAXED) != NULL &&
+		       usdt_is_enabled((usdt_probe_t *)probe);
+	return *sem != 0 ||
+	       *(const volatile unsigned char *)__atomic_load_n(&probe->_site, __ATOMIC_RELAXED) !=
+	               USDT__SITE_IDLE_BYTE;
 #else
 	return usdt_is_enabled((usdt_probe_t *)probe);
 #endif

@@ -39,6 +39,9 @@ int usdt_sites_hide(struct usdt_generation *gen, char *err);
  * object through (close-all-fds, dup2): the generation should be rebuilt.
  * 1 otherwise. One fstat(). */
 int usdt_sites_intact(const struct usdt_generation *gen);
+/* Changes when the program may have closed descriptors of loaded objects
+ * (then usdt_sites_intact() is worth asking of every generation). */
+unsigned long usdt_sites_lost(void);
 /* Unload them (hiding them first if that was not done). 0, or -1 with a
  * message in err (resources are freed anyway). */
 int usdt_sites_retire(struct usdt_generation *gen, char *err);

@@ -29,10 +29,11 @@ void usdt_probe_pool_fork_prepare(void) { pthread_mutex_lock(&pool_lock); }
 void usdt_probe_pool_fork_parent(void) { pthread_mutex_unlock(&pool_lock); }
 void usdt_probe_pool_fork_child(void) { pthread_mutex_unlock(&pool_lock); }
 
+/* _site is left as it is: an inline check that loaded _sem before it was
+ * cleared goes on to read _site (see set_inline() in usdt.c). */
 static void init_probe(usdt_probe_t *p)
 {
 	__atomic_store_n(&p->_sem, NULL, __ATOMIC_RELAXED);
-	__atomic_store_n(&p->_site, NULL, __ATOMIC_RELAXED);
 	p->_index = 0;
 	__atomic_store_n(&p->_magic, USDT_MAGIC_PROBE, __ATOMIC_RELEASE);
 }
@@ -67,7 +68,6 @@ void usdt_probe_retire(usdt_probe_t *p)
 {
 	__atomic_store_n(&p->_live, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->_sem, NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&p->_site, NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->_magic, USDT_MAGIC_DEAD, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&pool_lock);
 	if (fifo_len == fifo_cap) {

@@ -75,8 +75,11 @@ static void lock_groups(void)
 	reap();
 }
 
+static void heal(void);
+
 static void unlock_groups(void)
 {
+	heal();
 	pthread_mutex_unlock(&groups_lock);
 }
 
@@ -381,7 +384,7 @@ static struct usdt_generation *build_generation(const struct usdt_group *g, usdt
 		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next)
 			gen->defs[i++] = pd;
 	if (usdt_sites_publish(g->members[0], gen, err) != 0) {
-		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", who->name, err);
+		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", g->name, err);
 		destroy_generation(gen);
 		return NULL;
 	}
@@ -406,6 +409,9 @@ nomem:
  * and a stopped thread delays only the unmapping of what it is inside.
  */
 #define RETIRE_SPINS 256     /* polls of a reader about to leave, first */
+/* Deferred objects at most (each holds its mappings and its dlopen name):
+ * beyond that a writer waits for the readers after all. */
+#define PENDING_MAX 128
 
 struct retired {
 	struct usdt_generation *gen;
@@ -414,6 +420,7 @@ struct retired {
 };
 
 static struct retired *pending;
+static size_t npending;
 
 /* Errors unloading or hiding are recorded on `who` (USDT_ERROR_UNLOADDOF)
  * and returned as -1; the object is released all the same. */
@@ -443,8 +450,8 @@ static int retire(struct usdt_generation *gen, usdt_provider_t *who)
 {
 	if (gen == NULL)
 		return 0;
-	struct retired *r = malloc(sizeof *r);
-	if (r == NULL) {             /* no memory to defer: wait here */
+	struct retired *r = npending < PENDING_MAX ? malloc(sizeof *r) : NULL;
+	if (r == NULL) {             /* no room to defer: wait here */
 		struct usdt_grace g;
 		usdt_grace_begin(&g);
 		while (!usdt_grace_poll(&g, RETIRE_SPINS))
@@ -462,6 +469,7 @@ static int retire(struct usdt_generation *gen, usdt_provider_t *who)
 	r->gen = gen;
 	r->next = pending;
 	pending = r;
+	npending++;
 	return rc;
 }
 
@@ -475,6 +483,7 @@ static void reap(void)
 			continue;
 		}
 		*pr = r->next;
+		npending--;
 		usdt_grace_end(&r->grace);
 		(void)unload(r->gen, NULL);   /* not the caller's business: thread error only */
 		free(r);
@@ -483,10 +492,18 @@ static void reap(void)
 
 /* ------------------------------------------------------------ publishing */
 
+/* usdt_is_enabled_inline() loads _sem, then _site if _sem was not NULL.
+ * So _site is stored before _sem, and clearing clears only _sem: a reader
+ * that loaded the old _sem still finds a _site that is mapped as long as
+ * that _sem's object is (see publish()). */
 static void set_inline(usdt_probe_t *p, const struct usdt_binding *b)
 {
-	__atomic_store_n(&p->_site, b != NULL ? b->site : NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&p->_sem, b != NULL ? b->sem : NULL, __ATOMIC_RELEASE);
+	if (b == NULL) {
+		__atomic_store_n(&p->_sem, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&p->_site, b->site, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->_sem, b->sem, __ATOMIC_RELEASE);
 }
 
 static int is_member(const struct usdt_group *g, const usdt_provider_t *p)
@@ -524,10 +541,10 @@ static usdt_provider_t *publish(struct usdt_group *g, const struct usdt_generati
 		const struct usdt_binding *b = &gen->bindings[i];
 		pd->_stamp = stamp;
 		pd->_probe->_index = (uint32_t)i;
-		if (pd->_owner == who && alone && b->dt_stub == NULL) {
+		if (who != NULL && pd->_owner == who && alone && b->dt_stub == NULL) {
 			set_inline(pd->_probe, b);
 			g->inline_member = who;
-		} else if (pd->_owner == holder || pd->_owner == who) {
+		} else if (pd->_owner == holder || (who != NULL && pd->_owner == who)) {
 			set_inline(pd->_probe, NULL);
 		}
 		__atomic_store_n(&pd->_probe->_live, (void *)b, __ATOMIC_RELEASE);
@@ -574,9 +591,34 @@ static int regroup(struct usdt_group *g, usdt_provider_t *who)
 		bad |= retire(old, who) != 0;
 	}
 	/* this is `who`'s own call: what it kept for its inline checks goes */
-	bad |= retire(who->_retained, who) != 0;
-	who->_retained = NULL;
+	if (who != NULL) {
+		bad |= retire(who->_retained, who) != 0;
+		who->_retained = NULL;
+	}
 	return bad;
+}
+
+/*
+ * A program that closes every descriptor (daemons) or dup2()s over ours
+ * takes its objects away from tracers: bcc and bpftrace -p find a memfd
+ * object through its descriptor. The loader notices when a new descriptor
+ * comes back with the number of one of ours; then every group whose
+ * object lost its descriptor is rebuilt, as a change by no provider (so
+ * the inline checks of its members keep reading mapped memory, see
+ * publish()). A descriptor closed and reused by the program for something
+ * else before libusdt creates another one is noticed at the group's own
+ * next change.
+ */
+static void heal(void)
+{
+	static unsigned long seen;
+	unsigned long lost = usdt_sites_lost();
+	if (lost == seen)
+		return;
+	seen = lost;
+	for (struct usdt_group *g = groups; g != NULL; g = g->next)
+		if (g->gen != NULL && g->nmembers > 0 && !usdt_sites_intact(g->gen))
+			(void)regroup(g, NULL);
 }
 
 /* ------------------------------------------------------------ life cycle */

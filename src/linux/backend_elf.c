@@ -213,6 +213,11 @@ int usdt_sites_intact(const struct usdt_generation *gen)
 	return gen->hidden || gen->sites == NULL || usdt_loaded_intact(gen->sites);
 }
 
+unsigned long usdt_sites_lost(void)
+{
+	return usdt_loader_lost();
+}
+
 int usdt_sites_retire(struct usdt_generation *gen, char *err)
 {
 	struct usdt_loaded *obj = gen->sites;

@@ -397,8 +397,20 @@ static int held(const int *nums, size_t n, int fd, const char *name)
  * rather than one above every name held, keeps descriptor numbers from
  * creeping up while hidden objects come and go.
  */
+static unsigned long lost_descriptors;
+
+unsigned long usdt_loader_lost(void)
+{
+	return lost_descriptors;
+}
+
 static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
+	/* we hold every descriptor of a visible object open: if the kernel
+	 * just gave us one of their numbers, the program closed it */
+	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
+		if (!o->hidden && o != out && o->fd == *fd)
+			lost_descriptors++;
 	long pid = (long)getpid();
 	size_t nheld = 0;
 	int *nums = numbers_held(pid, &nheld), rc = 0;

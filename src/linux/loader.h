@@ -69,6 +69,12 @@ int usdt_unload(struct usdt_loaded *obj, char *err);
  * the caller should rebuild it. Reads only; no lock needed. */
 int usdt_loaded_intact(const struct usdt_loaded *obj);
 
+/* How many times a new descriptor came back with the number of a visible
+ * object's descriptor, i.e. the program closed one of ours (close-all-fds
+ * in a daemon, then a new object): the caller should then look for objects
+ * that are not intact. A counter; only its changes matter. */
+unsigned long usdt_loader_lost(void);
+
 /* Make obj invisible to tracers while it stays mapped (it is unmapped
  * later by usdt_unload, after a grace period): its link-map name becomes
  * "" (gdb skips such entries, so it never opens whatever gets the

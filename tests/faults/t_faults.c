@@ -42,6 +42,7 @@
 #include "check.h"
 #include "proc_count.h"
 #include "dof/dof.h"
+#include "probe_pool.h"
 #include "usdt.h"
 #include "usdt_internal.h"
 
@@ -625,6 +626,23 @@ int main(void)
 	 * kept until the thread exits (src/error.c): have it before the first
 	 * heap snapshot. */
 	(void)usdt_provider_enable(NULL);
+	/* usdt_probe_t objects live in type-stable memory that is never freed
+	 * (src/probe_pool.h) and reused only once more than
+	 * USDT_PROBE_REUSE_DELAY have been freed: bring the pool to that steady
+	 * state, and give this thread its reader slot, before any snapshot. */
+	for (int i = 0; i < USDT_PROBE_REUSE_DELAY + USDT_PROBE_POOL_CHUNK; i++)
+		usdt_probe_release(usdt_create_probe("f", "warm", 0, NULL));
+	usdt_fire_probe(NULL, 0, NULL);
+	{
+		usdt_provider_t *w = usdt_create_provider("warm", "m");
+		usdt_probedef_t *wd = usdt_create_probe("f", "w", 0, NULL);
+		usdt_provider_add_probe(w, wd);
+		usdt_provider_enable(w);
+		usdt_fire_probe(wd->probe, 0, NULL);
+		usdt_probe_release(wd);
+		usdt_provider_free(w);
+	}
+	flush_quarantine();
 	run_pass("memfd", 1, 0);
 	run_pass("memfd+dtrace", 1, 1);
 	run_pass("file", 0, 0);
