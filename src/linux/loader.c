@@ -384,6 +384,15 @@ static int held(const int *nums, size_t n, int fd, const char *name)
 	return 0;
 }
 
+/* Times a new descriptor came back with the number of a visible object's
+ * descriptor (see loader.h); counted in pick_fd_name. */
+static unsigned long lost_descriptors;
+
+unsigned long usdt_loader_lost(void)
+{
+	return lost_descriptors;
+}
+
 /*
  * Give *fd the lowest number >= its own whose /proc/<pid>/fd name no
  * loaded object answers to, and put that name in out->opened. Returns 0,
@@ -397,13 +406,6 @@ static int held(const int *nums, size_t n, int fd, const char *name)
  * rather than one above every name held, keeps descriptor numbers from
  * creeping up while hidden objects come and go.
  */
-static unsigned long lost_descriptors;
-
-unsigned long usdt_loader_lost(void)
-{
-	return lost_descriptors;
-}
-
 static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
 	/* we hold every descriptor of a visible object open: if the kernel
