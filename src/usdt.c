@@ -548,7 +548,10 @@ static usdt_provider_t *publish(struct usdt_group *g, const struct usdt_generati
 			set_inline(pd->_probe, NULL);
 		}
 		__atomic_store_n(&pd->_probe->_live, (void *)b, __ATOMIC_RELEASE);
-		__atomic_store_n(&pd->probe, pd->_probe, __ATOMIC_RELEASE);
+		/* bindings read probedef->probe with plain loads: a probe that
+		 * stays is not written at all */
+		if (__atomic_load_n(&pd->probe, __ATOMIC_RELAXED) != pd->_probe)
+			__atomic_store_n(&pd->probe, pd->_probe, __ATOMIC_RELEASE);
 	}
 	for (size_t i = 0; old != NULL && i < old->nprobes; i++) {
 		usdt_probedef_t *pd = old->defs[i];
