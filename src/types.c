@@ -4,13 +4,18 @@
  * libusdt 0.x knew "int" and "char *" (and silently treated anything else as
  * an integer); here every type a binding or C caller would reasonably write
  * is recognised and anything else is refused at definition time. Sizes are
- * those of the LP64 ABI (x86_64, aarch64); each value travels as one
- * machine word and the tracer reads `size` bytes of it with the given
- * signedness, which is what the note's "-4@%edi"-style spec encodes.
+ * those of the C ABI being built: LP64 (x86_64, aarch64) or ILP32 (i386,
+ * where long, size_t and pointers are 4 bytes: WORD below); each value
+ * travels as one machine word and the tracer reads `size` bytes of it with
+ * the given signedness, which is what the note's "-4@%edi"-style spec
+ * encodes. 64-bit types stay 8 bytes on ILP32: the tracer reads the word
+ * extended by its signedness (src/arch/i386.h).
  */
 #include <string.h>
 
 #include "types.h"
+
+#define WORD ((int)sizeof(long))
 
 /* The spellings stored in probedef->types[]: libusdt 0.1's two types have
  * exported addresses (USDT_ARGTYPE_STRING / _INTEGER in usdt.h). */
@@ -32,11 +37,11 @@ static const struct usdt_type_info table[] = {
 	{ "char", "char", 1, 1, 0 },
 	{ "signed char", "signed char", 1, 1, 0 },
 	{ "unsigned char", "unsigned char", 1, 0, 0 },
-	{ "long", "long", 8, 1, 0 },
-	{ "signed long", "long", 8, 1, 0 },
-	{ "long int", "long", 8, 1, 0 },
-	{ "unsigned long", "unsigned long", 8, 0, 0 },
-	{ "unsigned long int", "unsigned long", 8, 0, 0 },
+	{ "long", "long", WORD, 1, 0 },
+	{ "signed long", "long", WORD, 1, 0 },
+	{ "long int", "long", WORD, 1, 0 },
+	{ "unsigned long", "unsigned long", WORD, 0, 0 },
+	{ "unsigned long int", "unsigned long", WORD, 0, 0 },
 	{ "long long", "long long", 8, 1, 0 },
 	{ "long long int", "long long", 8, 1, 0 },
 	{ "unsigned long long", "unsigned long long", 8, 0, 0 },
@@ -48,20 +53,20 @@ static const struct usdt_type_info table[] = {
 	{ "uint32_t", "uint32_t", 4, 0, 0 },
 	{ "int64_t", "int64_t", 8, 1, 0 },
 	{ "uint64_t", "uint64_t", 8, 0, 0 },
-	{ "intptr_t", "intptr_t", 8, 1, 0 },
-	{ "uintptr_t", "uintptr_t", 8, 0, 0 },
-	{ "size_t", "size_t", 8, 0, 0 },
-	{ "ssize_t", "ssize_t", 8, 1, 0 },
+	{ "intptr_t", "intptr_t", WORD, 1, 0 },
+	{ "uintptr_t", "uintptr_t", WORD, 0, 0 },
+	{ "size_t", "size_t", WORD, 0, 0 },
+	{ "ssize_t", "ssize_t", WORD, 1, 0 },
 	{ "off_t", "off_t", 8, 1, 0 },
 	{ "pid_t", "pid_t", 4, 1, 0 },
 	{ "uid_t", "uid_t", 4, 0, 0 },
 	{ "gid_t", "gid_t", 4, 0, 0 },
 	{ "bool", "bool", 1, 0, 0 },
 	{ "_Bool", "bool", 1, 0, 0 },
-	{ "char *", usdt_argtype_string, 8, 0, 1 },
-	{ "const char *", usdt_argtype_string, 8, 0, 1 },
-	{ "void *", "void *", 8, 0, 0 },
-	{ "const void *", "const void *", 8, 0, 0 },
+	{ "char *", usdt_argtype_string, WORD, 0, 1 },
+	{ "const char *", usdt_argtype_string, WORD, 0, 1 },
+	{ "void *", "void *", WORD, 0, 0 },
+	{ "const void *", "const void *", WORD, 0, 0 },
 };
 
 /* Normalise: collapse runs of spaces, drop spaces before '*', put one

@@ -2,7 +2,12 @@
  * arch.h — the seam between the portable code and one CPU architecture.
  *
  * An architecture provides (in <arch>.h, <arch>.c and <arch>_call.S):
+ *   USDT_ARCH_NAME              its name (uname -m), for messages and tests
  *   USDT_ARCH_ELF_MACHINE       e_machine of the generated ELF objects
+ *   USDT_ARCH_ELF_CLASS         ELFCLASS64 or ELFCLASS32: the generated
+ *                               object's class; USDT_ELF(Ehdr) etc. below
+ *                               pick the matching <elf.h> types, so the
+ *                               ELF builder and the loader serve both
  *   USDT_ARCH_PAGE_SIZE         segment alignment of generated objects
  *   USDT_ARCH_SITE_STRIDE       bytes reserved per probe site
  *   usdt_arch_site_code[]       bytes of one site: a nop tracers probe,
@@ -10,13 +15,20 @@
  *   usdt_arch_site_idle(site)   1 if nobody has put a breakpoint on the site
  *   USDT_ARCH_GNU_PROPERTY_TYPE, _VALUE  the 4-byte GNU property every
  *                               generated object carries (x86_64: the
- *                               shadow-stack mark; aarch64: its
- *                               FEATURE_1_AND, BTI only with bti sites)
+ *                               shadow-stack mark; aarch64: the guarded
+ *                               control stack mark, no BTI; i386: none
+ *                               claimed, an X86_FEATURE_1_AND of 0)
+ *   USDT_ARCH_DTRACE_IDLE_BYTE  first byte of an untouched DTrace stub
+ *                               tracepoint
  *   usdt_arch_argspec()         the note argument string for a probe
  *   usdt_arch_call(site, n, argv) call a site with argv in the ABI's argument
  *                               registers and stack slots (assembly)
- * Adding aarch64 means adding aarch64.{h,c} and aarch64_call.S and one
- * #elif below; nothing else changes.
+ * Adding an architecture means adding <arch>.{h,c} and <arch>_call.S and
+ * one #elif below (and, for DTrace, its stubs in src/dof/dof_stub.c);
+ * the ELF builder, the loader and the core take everything from here.
+ * Supported: x86_64, aarch64 (little-endian), i386 (ILP32: every word and
+ * pointer type is 4 bytes, see types.c; 64-bit types are read in full
+ * from memory operands, see i386.c).
  */
 #ifndef USDT_ARCH_H
 #define USDT_ARCH_H
@@ -26,8 +38,22 @@
 
 #if defined(__x86_64__)
 #include "arch/x86_64.h"
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#include "arch/aarch64.h"
+#elif defined(__i386__)
+#include "arch/i386.h"
 #else
-#error "libusdt: unsupported architecture (x86_64 only for now; see src/arch/arch.h)"
+#error "libusdt: unsupported architecture (x86_64, aarch64 and i386 only; see src/arch/arch.h)"
+#endif
+
+#if USDT_ARCH_ELF_CLASS == ELFCLASS64
+#define USDT_ELF(type) Elf64_##type
+#define USDT_ELF_ST_INFO(bind, type) ELF64_ST_INFO(bind, type)
+#elif USDT_ARCH_ELF_CLASS == ELFCLASS32
+#define USDT_ELF(type) Elf32_##type
+#define USDT_ELF_ST_INFO(bind, type) ELF32_ST_INFO(bind, type)
+#else
+#error "USDT_ARCH_ELF_CLASS must be ELFCLASS64 or ELFCLASS32"
 #endif
 
 extern const uint8_t usdt_arch_site_code[USDT_ARCH_SITE_STRIDE];

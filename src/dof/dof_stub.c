@@ -118,6 +118,7 @@ size_t usdt_dof_stub_isenabled(usdt_dof_profile_t profile, uint8_t *buf,
 #endif
 }
 
+#if HAVE_STUBS
 /* p points at the site; `before` bytes before it and `after` bytes from it
  * are readable. */
 static int ends_with(const uint8_t *p, size_t before, const uint8_t *seq,
@@ -125,6 +126,7 @@ static int ends_with(const uint8_t *p, size_t before, const uint8_t *seq,
 {
 	return before >= n && memcmp(p - n, seq, n) == 0;
 }
+#endif
 
 int usdt_dof_site_ok(int profile, int isenabled, const uint8_t *p,
 		     size_t before, size_t after)

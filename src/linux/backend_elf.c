@@ -175,8 +175,8 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	if (usdt_load(image, layout.size, provider->name, obj, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		gen->bindings[i].site = (const unsigned char *)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
-		gen->bindings[i].sem = (const volatile uint16_t *)(obj->base + layout.probes + 2 * i);
+		gen->bindings[i].site = (const unsigned char *)(uintptr_t)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
+		gen->bindings[i].sem = (const volatile uint16_t *)(uintptr_t)(obj->base + layout.probes + 2 * i);
 		gen->bindings[i].argc = gen->defs[i]->argc;
 	}
 	if (dtrace && usdt_dtrace_publish(provider, gen, obj->base + layout.extra_text, err) != 0) {

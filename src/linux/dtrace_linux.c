@@ -39,9 +39,13 @@ struct dtrace_state {
 	size_t len;
 };
 
+/* Only where dof_stub.c has stubs for this architecture: elsewhere a
+ * helper device is ignored and the providers serve the stapsdt tracers. */
 int usdt_dtrace_wanted(void)
 {
-	return usdt_dof_device_present(USDT_DOF_LINUX) == 1;
+	struct dof_stub_info info;
+	usdt_dof_arch_info(&info);
+	return info.has_code && usdt_dof_device_present(USDT_DOF_LINUX) == 1;
 }
 
 /* DTrace needs a module and a function; libusdt allows both empty. */

@@ -1,5 +1,9 @@
 /*
  * elf_image.c — the runtime ELF object: one per enabled provider.
+ * Architecture-neutral: the class (ELF64/ELF32, via USDT_ELF()), machine,
+ * page size, site bytes, stride and GNU property come from arch/arch.h,
+ * so adding an architecture does not touch this file. backend_elf.c
+ * (the Linux backend) is its consumer.
  *
  * Linux tracers find USDT probes by reading ELF files, not process memory:
  * bcc/bpftrace walk /proc/PID/maps, open each executable mapping's file and
@@ -28,8 +32,8 @@
  *     (USDT_ARCH_GNU_PROPERTY_*; on x86_64 the shadow-stack mark, without
  *     which glibc with CET shadow stacks enforced refuses the dlopen — why
  *     it is always correct to claim it is in arch/x86_64.h). Written as ld
- *     writes it: an 8-aligned NT_GNU_PROPERTY_TYPE_0 note (owner "GNU",
- *     properties padded to 8 bytes) in the R+X segment, covered by
+ *     writes it: a word-aligned (8 in ELFCLASS64, 4 in ELFCLASS32)
+ *     NT_GNU_PROPERTY_TYPE_0 note (owner "GNU", properties padded to the word) in the R+X segment, covered by
  *     PT_GNU_PROPERTY with p_align 8 (glibc's _dl_process_pt_gnu_property
  *     reads it from memory and ignores any other alignment) and by a PT_NOTE
  *     of alignment 8 of its own (loaders before PT_GNU_PROPERTY scan
@@ -47,7 +51,7 @@
  * any segment (tools read them from the file). Layout:
  *
  *   0           ELF header, program headers
- *               .note.gnu.property (8-aligned)
+ *               .note.gnu.property (word-aligned)
  *               .note.gnu.build-id, .hash, .dynsym, .dynstr
  *               [.dynamic, with desc->ro_dynamic]
  *   align 64    .text: one site per probe, USDT_ARCH_SITE_STRIDE bytes each,
@@ -72,6 +76,10 @@
 #include "linux/elf_image.h"
 #include "usdt_internal.h"
 
+/* An address in the generated object's class: the stapsdt note's three
+ * addresses, symbol values and section alignments are this wide. */
+typedef USDT_ELF(Addr) ADDR;
+
 #define NOTE_STAPSDT_TYPE 3
 #define NOTE_STAPSDT_OWNER "stapsdt"
 #define TEXT_ALIGN 64
@@ -82,9 +90,11 @@
 #ifndef NT_GNU_PROPERTY_TYPE_0
 #define NT_GNU_PROPERTY_TYPE_0 5
 #endif
-#define PROPERTY_ALIGN 8                /* an ELFCLASS64 property note */
-/* One property: pr_type, pr_datasz, 4 bytes of data, padded to 8. */
-#define PROPERTY_DESC_SIZE 16
+/* Property notes are aligned to the word size: 8 (ELFCLASS64) or 4. */
+#define PROPERTY_ALIGN sizeof(ADDR)
+/* One property: pr_type, pr_datasz, 4 bytes of data, padded to the word. */
+#define PROPERTY_DESC_SIZE (USDT_ARCH_ELF_CLASS == ELFCLASS64 ? 16 : 12)
+#define PROPERTY_WORDS 4                /* room for the larger of the two */
 
 enum {
 	SH_NULL, SH_PROPERTY, SH_BUILDID, SH_HASH, SH_DYNSYM, SH_DYNSTR, SH_TEXT, SH_BASE,
@@ -125,7 +135,7 @@ static uint32_t elf_hash(const char *s)
 
 static size_t note_size(size_t namesz, size_t descsz)
 {
-	return sizeof(Elf64_Nhdr) + align_up(namesz, 4) + align_up(descsz, 4);
+	return sizeof(USDT_ELF(Nhdr)) + align_up(namesz, 4) + align_up(descsz, 4);
 }
 
 /* A growing-free writer: all sizes are computed first, then filled in. */
@@ -156,15 +166,15 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	memset(p, 0, sizeof *p);
 	p->nsyms = d->nprobes + 1;
 	p->nbucket = d->nprobes / 2 + 1;
-	size_t off = sizeof(Elf64_Ehdr) + PH_COUNT * sizeof(Elf64_Phdr);
+	size_t off = sizeof(USDT_ELF(Ehdr)) + PH_COUNT * sizeof(USDT_ELF(Phdr));
 	p->property_off = align_up(off, PROPERTY_ALIGN);
-	p->property_size = sizeof(Elf64_Nhdr) + 4 + PROPERTY_DESC_SIZE;
+	p->property_size = sizeof(USDT_ELF(Nhdr)) + 4 + PROPERTY_DESC_SIZE;
 	p->buildid_off = align_up(p->property_off + p->property_size, 4);
 	p->buildid_size = note_size(4, USDT_ELF_BUILD_ID_SIZE);
 	p->hash_off = align_up(p->buildid_off + p->buildid_size, 8);
 	p->hash_size = 4 * (2 + p->nbucket + p->nsyms);
 	p->dynsym_off = align_up(p->hash_off + p->hash_size, 8);
-	p->dynsym_size = p->nsyms * sizeof(Elf64_Sym);
+	p->dynsym_size = p->nsyms * sizeof(USDT_ELF(Sym));
 	p->dynstr_off = p->dynsym_off + p->dynsym_size;
 	p->dynstr_size = 1;
 	p->note_size = 0;
@@ -172,9 +182,9 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 		size_t namelen = d->probes[i].namelen;
 		p->dynstr_size += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
 		p->note_size += note_size(sizeof NOTE_STAPSDT_OWNER,
-		                          3 * 8 + provlen + 1 + namelen + 1 + d->probes[i].speclen + 1);
+		                          3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + d->probes[i].speclen + 1);
 	}
-	p->dynamic_size = NDYN * sizeof(Elf64_Dyn);
+	p->dynamic_size = NDYN * sizeof(USDT_ELF(Dyn));
 	if (d->ro_dynamic) {
 		p->dynamic_off = align_up(p->dynstr_off + p->dynstr_size, 8);
 		p->text_off = align_up(p->dynamic_off + p->dynamic_size, TEXT_ALIGN);
@@ -198,13 +208,13 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	p->note_off = align_up(p->rw_end, 4);
 	p->shstrtab_off = p->note_off + p->note_size;
 	p->shdr_off = align_up(p->shstrtab_off + sizeof shstrtab, 8);
-	p->total = p->shdr_off + SH_COUNT * sizeof(Elf64_Shdr);
+	p->total = p->shdr_off + SH_COUNT * sizeof(USDT_ELF(Shdr));
 	if (p->total > (size_t)1 << 31)
 		return usdt_errf(err, "provider %s: ELF object would exceed 2 GiB", d->provider);
 	return 0;
 }
 
-static void set_shdr(Elf64_Shdr *sh, const char *name, uint32_t type, uint64_t flags, size_t off,
+static void set_shdr(USDT_ELF(Shdr) *sh, const char *name, uint32_t type, uint64_t flags, size_t off,
                      size_t size, uint64_t addr, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize)
 {
 	sh->sh_name = shstr_index(name);
@@ -219,7 +229,7 @@ static void set_shdr(Elf64_Shdr *sh, const char *name, uint32_t type, uint64_t f
 	sh->sh_entsize = entsize;
 }
 
-static void set_phdr(Elf64_Phdr *ph, uint32_t type, uint32_t flags, size_t off, size_t size, uint64_t align)
+static void set_phdr(USDT_ELF(Phdr) *ph, uint32_t type, uint32_t flags, size_t off, size_t size, uint64_t align)
 {
 	ph->p_type = type;
 	ph->p_flags = flags;
@@ -234,7 +244,7 @@ static void set_phdr(Elf64_Phdr *ph, uint32_t type, uint32_t flags, size_t off, 
 static uint8_t *put_note(uint8_t *q, const char *owner, size_t ownersz, uint32_t type,
                          const void *desc, size_t descsz)
 {
-	Elf64_Nhdr nh = { .n_namesz = (Elf64_Word)ownersz, .n_descsz = (Elf64_Word)descsz, .n_type = type };
+	USDT_ELF(Nhdr) nh = { .n_namesz = (USDT_ELF(Word))ownersz, .n_descsz = (USDT_ELF(Word))descsz, .n_type = type };
 	memcpy(q, &nh, sizeof nh);
 	q += sizeof nh;
 	memcpy(q, owner, ownersz);
@@ -245,35 +255,35 @@ static uint8_t *put_note(uint8_t *q, const char *owner, size_t ownersz, uint32_t
 
 static void write_headers(uint8_t *img, const struct plan *p)
 {
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	USDT_ELF(Ehdr) *eh = (USDT_ELF(Ehdr) *)img;
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_CLASS] = USDT_ARCH_ELF_CLASS;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_ident[EI_OSABI] = ELFOSABI_SYSV;
 	eh->e_type = ET_DYN;
 	eh->e_machine = USDT_ARCH_ELF_MACHINE;
 	eh->e_version = EV_CURRENT;
-	eh->e_phoff = sizeof(Elf64_Ehdr);
+	eh->e_phoff = sizeof(USDT_ELF(Ehdr));
 	eh->e_shoff = p->shdr_off;
-	eh->e_ehsize = sizeof(Elf64_Ehdr);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_ehsize = sizeof(USDT_ELF(Ehdr));
+	eh->e_phentsize = sizeof(USDT_ELF(Phdr));
 	eh->e_phnum = PH_COUNT;
-	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shentsize = sizeof(USDT_ELF(Shdr));
 	eh->e_shnum = SH_COUNT;
 	eh->e_shstrndx = SH_SHSTRTAB;
 
-	Elf64_Phdr *ph = (Elf64_Phdr *)(img + eh->e_phoff);
+	USDT_ELF(Phdr) *ph = (USDT_ELF(Phdr) *)(img + eh->e_phoff);
 	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rx_end, USDT_ARCH_PAGE_SIZE);
 	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->rw_off, p->rw_end - p->rw_off, USDT_ARCH_PAGE_SIZE);
-	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size, 8);
+	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size, sizeof(ADDR));
 	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4);
 	set_phdr(&ph[PH_NOTE_PROPERTY], PT_NOTE, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
 	set_phdr(&ph[PH_PROPERTY], PT_GNU_PROPERTY, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
 	set_phdr(&ph[PH_STACK], PT_GNU_STACK, PF_R | PF_W, 0, 0, 16);
 	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
 
-	Elf64_Shdr *sh = (Elf64_Shdr *)(img + p->shdr_off);
+	USDT_ELF(Shdr) *sh = (USDT_ELF(Shdr) *)(img + p->shdr_off);
 	set_shdr(&sh[SH_PROPERTY], ".note.gnu.property", SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
 	         p->property_off, 0, 0, PROPERTY_ALIGN, 0);
 	set_shdr(&sh[SH_BUILDID], ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
@@ -281,7 +291,7 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	set_shdr(&sh[SH_HASH], ".hash", SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
 	         SH_DYNSYM, 0, 8, 4);
 	set_shdr(&sh[SH_DYNSYM], ".dynsym", SHT_DYNSYM, SHF_ALLOC, p->dynsym_off, p->dynsym_size,
-	         p->dynsym_off, SH_DYNSTR, 1, 8, sizeof(Elf64_Sym));
+	         p->dynsym_off, SH_DYNSTR, 1, sizeof(ADDR), sizeof(USDT_ELF(Sym)));
 	set_shdr(&sh[SH_DYNSTR], ".dynstr", SHT_STRTAB, SHF_ALLOC, p->dynstr_off, p->dynstr_size,
 	         p->dynstr_off, 0, 0, 1, 0);
 	set_shdr(&sh[SH_TEXT], ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, p->text_off, p->text_size,
@@ -289,7 +299,7 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	set_shdr(&sh[SH_BASE], ".stapsdt.base", SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, p->base_off,
 	         0, 0, 1, 0);
 	set_shdr(&sh[SH_DYNAMIC], ".dynamic", SHT_DYNAMIC, p->ro_dynamic ? SHF_ALLOC : SHF_ALLOC | SHF_WRITE, p->dynamic_off,
-	         p->dynamic_size, p->dynamic_off, SH_DYNSTR, 0, 8, sizeof(Elf64_Dyn));
+	         p->dynamic_size, p->dynamic_off, SH_DYNSTR, 0, sizeof(ADDR), sizeof(USDT_ELF(Dyn)));
 	set_shdr(&sh[SH_PROBES], ".probes", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
 	         p->probes_size, p->probes_off, 0, 0, 2, 0);
 	set_shdr(&sh[SH_NOTE], ".note.stapsdt", SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
@@ -297,13 +307,13 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	         0, 0, 1, 0);
 	memcpy(img + p->shstrtab_off, shstrtab, sizeof shstrtab);
 
-	Elf64_Dyn *dyn = (Elf64_Dyn *)(img + p->dynamic_off);
-	const Elf64_Sxword tags[NDYN] = { DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_NULL };
-	const Elf64_Xword vals[NDYN] = { p->hash_off, p->dynstr_off, p->dynsym_off, p->dynstr_size,
-	                                 sizeof(Elf64_Sym), 0 };
+	USDT_ELF(Dyn) *dyn = (USDT_ELF(Dyn) *)(img + p->dynamic_off);
+	const int64_t tags[NDYN] = { DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_NULL };
+	const uint64_t vals[NDYN] = { p->hash_off, p->dynstr_off, p->dynsym_off, p->dynstr_size,
+	                                 sizeof(USDT_ELF(Sym)), 0 };
 	for (int i = 0; i < NDYN; i++) {
-		dyn[i].d_tag = tags[i];
-		dyn[i].d_un.d_val = vals[i];
+		dyn[i].d_tag = (ADDR)tags[i];
+		dyn[i].d_un.d_val = (ADDR)vals[i];
 	}
 }
 
@@ -320,11 +330,11 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 	put_note(img + p.buildid_off, "GNU", 4, NT_GNU_BUILD_ID, d->build_id, USDT_ELF_BUILD_ID_SIZE);
 	/* owner "GNU" (4 bytes) keeps the descriptor 8-aligned; the image is
 	 * zeroed, so the property's padding is too */
-	const uint32_t prop[PROPERTY_DESC_SIZE / 4] = { USDT_ARCH_GNU_PROPERTY_TYPE, 4, USDT_ARCH_GNU_PROPERTY_VALUE, 0 };
-	put_note(img + p.property_off, "GNU", 4, NT_GNU_PROPERTY_TYPE_0, prop, sizeof prop);
+	const uint32_t prop[PROPERTY_WORDS] = { USDT_ARCH_GNU_PROPERTY_TYPE, 4, USDT_ARCH_GNU_PROPERTY_VALUE, 0 };
+	put_note(img + p.property_off, "GNU", 4, NT_GNU_PROPERTY_TYPE_0, prop, PROPERTY_DESC_SIZE);
 
 	/* Symbols, hash table and probe sites. */
-	Elf64_Sym *syms = (Elf64_Sym *)(img + p.dynsym_off);
+	USDT_ELF(Sym) *syms = (USDT_ELF(Sym) *)(img + p.dynsym_off);
 	char *strs = (char *)(img + p.dynstr_off);
 	uint32_t *hash = (uint32_t *)(img + p.hash_off);
 	uint32_t *buckets = hash + 2, *chains = hash + 2 + p.nbucket;
@@ -346,11 +356,11 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 		memcpy(sname + strlen(SYM_PREFIX), d->provider, provlen);
 		sname[strlen(SYM_PREFIX) + provlen] = '_';
 		memcpy(sname + strlen(SYM_PREFIX) + provlen + 1, pr->name, namelen + 1);
-		syms[symidx].st_name = (Elf64_Word)stroff;
-		syms[symidx].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+		syms[symidx].st_name = (USDT_ELF(Word))stroff;
+		syms[symidx].st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
 		syms[symidx].st_other = STV_DEFAULT;
 		syms[symidx].st_shndx = SH_TEXT;
-		syms[symidx].st_value = site;
+		syms[symidx].st_value = (ADDR)site;
 		syms[symidx].st_size = USDT_ARCH_SITE_STRIDE;
 		stroff += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
 		uint32_t b = elf_hash(sname) % (uint32_t)p.nbucket;
@@ -358,11 +368,11 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 		buckets[b] = symidx;
 
 		/* The stapsdt note: pc, base, semaphore, then three strings. */
-		size_t descsz = 3 * 8 + provlen + 1 + namelen + 1 + speclen + 1;
-		uint8_t desc_head[24];
-		uint64_t addrs[3] = { site, p.base_off, sem };
+		size_t descsz = 3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + speclen + 1;
+		uint8_t desc_head[3 * sizeof(ADDR)];
+		ADDR addrs[3] = { (ADDR)site, (ADDR)p.base_off, (ADDR)sem };
 		memcpy(desc_head, addrs, sizeof addrs);
-		Elf64_Nhdr nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (Elf64_Word)descsz,
+		USDT_ELF(Nhdr) nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (USDT_ELF(Word))descsz,
 		                  .n_type = NOTE_STAPSDT_TYPE };
 		memcpy(note, &nh, sizeof nh);
 		memcpy(note + sizeof nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);

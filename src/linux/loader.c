@@ -93,6 +93,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "fork.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
@@ -229,8 +230,8 @@ static void proc_fd_name(char *buf, long pid, int fd)
 /* The NT_GNU_BUILD_ID descriptor among the notes in [p, p+len). */
 static const uint8_t *find_build_id_note(const uint8_t *p, size_t len, size_t *idlen)
 {
-	while (len >= sizeof(Elf64_Nhdr)) {
-		Elf64_Nhdr nh;
+	while (len >= sizeof(USDT_ELF(Nhdr))) {
+		USDT_ELF(Nhdr) nh;
 		memcpy(&nh, p, sizeof nh);
 		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
 		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
@@ -246,20 +247,21 @@ static const uint8_t *find_build_id_note(const uint8_t *p, size_t len, size_t *i
 	return NULL;
 }
 
-/* The build-id of an ELF64 image in memory (our own image: bounds-checked
+/* The build-id of an image (of the architecture's ELF class, arch.h) in
+ * memory (our own image: bounds-checked
  * all the same), or NULL. */
 static const uint8_t *image_build_id(const uint8_t *image, size_t size, size_t *idlen)
 {
-	Elf64_Ehdr eh;
+	USDT_ELF(Ehdr) eh;
 	if (size < sizeof eh)
 		return NULL;
 	memcpy(&eh, image, sizeof eh);
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size ||
-	    (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != USDT_ARCH_ELF_CLASS ||
+	    eh.e_phentsize != sizeof(USDT_ELF(Phdr)) || eh.e_phoff > size ||
+	    (size - eh.e_phoff) / sizeof(USDT_ELF(Phdr)) < eh.e_phnum)
 		return NULL;
 	for (size_t i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+		USDT_ELF(Phdr) ph;
 		memcpy(&ph, image + eh.e_phoff + i * sizeof ph, sizeof ph);
 		if (ph.p_type != PT_NOTE || ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
 			continue;

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "check.h"
 #include "proc_count.h"
 #include "usdt.h"
@@ -48,13 +49,13 @@ static long tls_memsz(const char *path)
 	long memsz = -1;
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(Elf64_Ehdr)) {
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(USDT_ELF(Ehdr))) {
 		const uint8_t *img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (img != MAP_FAILED) {
-			const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-			if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
-			    eh->e_phoff + (size_t)eh->e_phnum * sizeof(Elf64_Phdr) <= (size_t)st.st_size) {
-				const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+			const USDT_ELF(Ehdr) *eh = (const USDT_ELF(Ehdr) *)img;
+			if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == USDT_ARCH_ELF_CLASS &&
+			    eh->e_phoff + (size_t)eh->e_phnum * sizeof(USDT_ELF(Phdr)) <= (size_t)st.st_size) {
+				const USDT_ELF(Phdr) *ph = (const USDT_ELF(Phdr) *)(img + eh->e_phoff);
 				memsz = 0;
 				for (int i = 0; i < eh->e_phnum; i++)
 					if (ph[i].p_type == PT_TLS)

@@ -1,0 +1,49 @@
+/*
+ * aarch64.c — aarch64 site bytes and argument specs (AAPCS64), for the
+ * Linux backend (backend_elf.c writes the specs into .note.stapsdt; the
+ * tracers bpftrace, bcc, libbpf, GDB and perf parse them).
+ *
+ * usdt_arch_call() (aarch64_call.S) puts argument i in x<i> for i < 8,
+ * exactly like a C call, and arguments 8.. in the stack slots a C call
+ * would use ([sp], [sp, 8], ... at the site), with x9 pointing at them.
+ * The note reads them as "8@[x9, 0]", "-4@[x9, 8]": the forms every
+ * reader parses. "[sp, N]" (what GCC's sdt.h emits) is NOT used: bcc
+ * before 0.29 (Debian 12's 0.26, and so bpftrace 0.17) accepts only an x
+ * register as a memory base and fails the whole probe on "[sp, N]"; perf
+ * (which accepts only sp as a base) skips such arguments instead.
+ * Registers are always named xN with the size prefix doing the narrowing
+ * ("-4@x0", "1@x3"): libbpf and bcc know no wN names, and GDB, bcc,
+ * libbpf and perf all truncate and extend an xN register by the prefix.
+ * Offsets are decimal with ", " after the base, which libbpf's pattern
+ * requires and GDB's (optional '#') and bcc's (strtol) accept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arch/arch.h"
+
+const uint8_t usdt_arch_site_code[USDT_ARCH_SITE_STRIDE] = {
+	0x1f, 0x20, 0x03, 0xd5,   /* nop — the probe site */
+	0xc0, 0x03, 0x5f, 0xd6,   /* ret */
+};
+
+int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
+{
+	size_t n = 0;
+	if (buflen == 0)
+		return -1;
+	buf[0] = '\0';
+	for (size_t i = 0; i < argc; i++) {
+		int s = size[i];
+		int w;
+		if (i < USDT_AARCH64_REG_ARGS)
+			w = snprintf(buf + n, buflen - n, "%s%d@x%zu", i ? " " : "", s, i);
+		else
+			w = snprintf(buf + n, buflen - n, "%s%d@[" USDT_AARCH64_STACK_REG ", %zu]", i ? " " : "", s,
+			             8 * (i - USDT_AARCH64_REG_ARGS));
+		if (w < 0 || (size_t)w >= buflen - n)
+			return -1;
+		n += (size_t)w;
+	}
+	return (int)n;
+}
