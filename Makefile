@@ -15,7 +15,7 @@ BUILD ?= build
 # The target architecture, from the compiler (so CC=aarch64-linux-gnu-gcc
 # and CC="gcc -m32" pick src/arch/aarch64.* and src/arch/i386.*).
 ARCH ?= $(shell printf '%s\n' '#if defined(__x86_64__)' x86_64 '#elif defined(__aarch64__)' aarch64 \
-          '#elif defined(__i386__)' i386 '#else' unknown '#endif' | $(CC) $(CFLAGS) -E -P -x c - 2>/dev/null | tr -d ' \n')
+          '#elif defined(__i386__)' i386 '#else' unknown '#endif' | $(CC) $(CFLAGS) -std=c11 -E -P -x c - 2>/dev/null | tr -d ' \n')
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -84,9 +84,21 @@ $(BUILD)/examples/%: examples/%.c $(STLIB) $(HDRS)
 $(BUILD)/bin/%: tools/%.c $(STLIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS)
-$(BUILD)/bench/%: bench/%.c $(STLIB) $(HDRS)
+# libbenchlib.so: an empty exported function, the floor of a call into a
+# shared library. untraced is built twice: linked with libusdt.a, and with
+# libusdt.so through the PLT, as pkg-config users, Python and Node get it.
+BENCH_LIB := $(BUILD)/bench/libbenchlib.so
+$(BENCH_LIB): bench/lib/benchlib.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS) -lm
+	$(CC) -O2 -fPIC -shared -o $@ $<
+$(BUILD)/bench/%: bench/%.c $(STLIB) $(HDRS) $(BENCH_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -DBENCH_LINK='"static"' -o $@ $< $(STLIB) $(LDFLAGS) $(LIBS) -lm \
+	    -L$(BUILD)/bench -lbenchlib -Wl,-rpath,$(abspath $(BUILD)/bench)
+$(BUILD)/bench/untraced-shared: bench/untraced.c $(SHLIB) $(BUILD)/libusdt.so $(HDRS) $(BENCH_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -DBENCH_LINK='"shared"' -o $@ $< -L$(BUILD) -lusdt $(LDFLAGS) $(LIBS) -lm \
+	    -L$(BUILD)/bench -lbenchlib -Wl,-rpath,$(abspath $(BUILD)):$(abspath $(BUILD)/bench)
 
 tests: lib $(TEST_BINS) $(PROG_BINS) $(TOOL_BINS)
 check test: tests
@@ -108,7 +120,7 @@ demo: lib $(PROG_BINS)
 deps:
 	tests/deps.sh
 
-bench: lib $(BENCH_BINS) $(PROG_BINS)
+bench: lib $(BENCH_BINS) $(BUILD)/bench/untraced-shared $(PROG_BINS)
 	BUILD=$(BUILD) bench/run.sh
 
 # Short runs for CI, so that the benchmarks and fuzzers never rot.

@@ -49,6 +49,7 @@ run() {
 }
 
 run untraced
+run untraced-shared
 run traced
 run lifecycle
 run grace

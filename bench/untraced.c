@@ -6,6 +6,9 @@
  * every case once, in turn, and each figure is the median over the runs of
  * ns per iteration and of its ratio to the baseline of the same run:
  *   call        an empty non-inlined function with 2 arguments
+ *   libcall     an empty function exported by a shared library
+ *               (libbenchlib.so), called through the PLT: the floor of any
+ *               call into a library
  *   sdt2        a compiled-in DTRACE_PROBE2 site in a non-inlined function
  *               (both it and usdt_fire_probe pay one call)
  *   semaphore   a compiled-in semaphore-guarded DTRACE_PROBE2 site:
@@ -13,8 +16,10 @@
  *   fire N      usdt_fire_probe() with N = 0, 2, 6, 12 arguments
  *   is_enabled  `if (usdt_is_enabled(p)) usdt_fire_probe(p, 2, argv)`
  *   inline      `if (usdt_is_enabled_inline(p)) usdt_fire_probe(...)`
- * Targets (issue 4): fire 2 <= 2x sdt2; inline <= 1.5x semaphore;
- * is_enabled <= 3x semaphore.
+ * The program is built twice (Makefile): linked with libusdt.a
+ * (BENCH_LINK "static") and with libusdt.so (BENCH_LINK "shared": what
+ * pkg-config users, Python and Node get). Targets: fire 2 <= 2x sdt2 and
+ * <= 1.3x libcall; inline <= 1.5x semaphore; is_enabled <= 1.3x libcall.
  */
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
@@ -34,6 +39,12 @@ __extension__ unsigned short bench_u_site2_semaphore __attribute__((unused, sect
 
 void bench_empty2(long a, long b);
 void bench_sdt2(long a, long b);
+void bench_lib_empty2(long a, long b);      /* libbenchlib.so */
+int bench_lib_empty1(void *p);
+
+#ifndef BENCH_LINK
+#define BENCH_LINK "static"
+#endif
 
 BENCH_NOINLINE void bench_empty2(long a, long b)
 {
@@ -59,6 +70,16 @@ static usdt_probe_t *probes[4];      /* 0, 2, 6, 12 arguments */
 static __attribute__((noinline)) double run_call(long n, void *x)
 {
 	LOOP(n, bench_empty2(i, (long)x));
+}
+
+static __attribute__((noinline)) double run_libcall(long n, void *x)
+{
+	LOOP(n, bench_lib_empty2(i, (long)x));
+}
+
+static __attribute__((noinline)) double run_libcall1(long n, void *x)
+{
+	LOOP(n, if (bench_lib_empty1(x)) bench_lib_empty2(i, (long)x));
 }
 
 static __attribute__((noinline)) double run_sdt2(long n, void *x)
@@ -114,7 +135,8 @@ static __attribute__((noinline)) double run_inline(long n, void *x)
 	});
 }
 
-enum { C_CALL, C_SDT2, C_SEM, C_FIRE0, C_FIRE2, C_FIRE6, C_FIRE12, C_ISEN, C_INLINE, C_N };
+enum { C_CALL, C_SDT2, C_LIBCALL, C_LIBCALL1, C_SEM, C_FIRE0, C_FIRE2, C_FIRE2L, C_FIRE6, C_FIRE12, C_ISEN,
+       C_ISENL, C_INLINE, C_N };
 static const struct {
 	const char *name;
 	double (*run)(long, void *);
@@ -123,12 +145,16 @@ static const struct {
 } cases[C_N] = {
 	[C_CALL] = { "empty non-inlined call (2 args)", run_call, C_SDT2, 0 },
 	[C_SDT2] = { "compiled-in DTRACE_PROBE2 site (called)", run_sdt2, -1, 0 },
+	[C_LIBCALL] = { "empty exported library function (2 args)", run_libcall, -1, 0 },
+	[C_LIBCALL1] = { "if (empty library function(p)) ...", run_libcall1, -1, 0 },
 	[C_SEM] = { "compiled-in semaphore-guarded site", run_sem, -1, 0 },
 	[C_FIRE0] = { "usdt_fire_probe, 0 args", run_fire0, C_SDT2, 0 },
 	[C_FIRE2] = { "usdt_fire_probe, 2 args", run_fire2, C_SDT2, 2.0 },
+	[C_FIRE2L] = { "usdt_fire_probe, 2 args (vs library floor)", run_fire2, C_LIBCALL, 1.3 },
 	[C_FIRE6] = { "usdt_fire_probe, 6 args", run_fire6, C_SDT2, 0 },
 	[C_FIRE12] = { "usdt_fire_probe, 12 args", run_fire12, C_SDT2, 0 },
-	[C_ISEN] = { "usdt_is_enabled guard (exported)", run_is_enabled, C_SEM, 3.0 },
+	[C_ISEN] = { "usdt_is_enabled guard (exported)", run_is_enabled, C_SEM, 0 },
+	[C_ISENL] = { "usdt_is_enabled guard (vs library floor)", run_is_enabled, C_LIBCALL1, 1.3 },
 	[C_INLINE] = { "usdt_is_enabled_inline guard", run_inline, C_SEM, 1.5 },
 };
 
@@ -165,7 +191,7 @@ int main(void)
 			fprintf(stderr, "untraced: warning: probe %s is traced; figures are not untraced\n", names[k]);
 	}
 
-	bench_header("untraced fast paths (no tracer attached)");
+	bench_header("untraced fast paths (no tracer attached), libusdt linked " BENCH_LINK);
 	printf("# %d runs x %ld iterations per case, pinned to CPU %d\n", runs, iters, cpu);
 
 	double ns[C_N][BENCH_MAX_RUNS], ratio[C_N][BENCH_MAX_RUNS];
@@ -184,7 +210,7 @@ int main(void)
 		char target[32] = "";
 		if (cases[c].target > 0)
 			snprintf(target, sizeof target, "<= %.1fx", cases[c].target);
-		bench_row("untraced", cases[c].name, med, "ns", rat, cases[c].base >= 0 ? cases[cases[c].base].name : "",
+		bench_row("untraced-" BENCH_LINK, cases[c].name, med, "ns", rat, cases[c].base >= 0 ? cases[cases[c].base].name : "",
 		          target, bench_status(cases[c].target > 0, rat <= cases[c].target));
 	}
 

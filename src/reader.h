@@ -104,15 +104,15 @@ USDT_HIDDEN void usdt_grace_end(struct usdt_grace *g);
  *     ... load probe->_live, use the binding ...
  *     usdt_reader_exit(r, next);
  *
- * usdt_reader_enter() returns the value usdt_reader_exit() must store, or
- * 0 when this is a nested section (a signal handler firing while the
- * interrupted code was firing), which leaves the outer one in charge. */
+ * usdt_reader_enter() returns the value usdt_reader_exit() must store. A
+ * nested section (a signal handler firing while the interrupted code was
+ * inside one) finds seq odd: it then stores the same odd value twice and
+ * leaves the outer section in charge. Branch-free: seq | 1 is s + 1 for an
+ * even s and s itself for an odd one. */
 static inline __attribute__((always_inline)) unsigned long usdt_reader_enter(struct usdt_reader *r)
 {
 	unsigned long s = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
-	if (USDT_UNLIKELY(s & 1))
-		return 0;
-	__atomic_store_n(&r->seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq, s | 1, __ATOMIC_RELAXED);
 #ifdef USDT_READER_TSAN
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 #else
@@ -121,13 +121,12 @@ static inline __attribute__((always_inline)) unsigned long usdt_reader_enter(str
 	else
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 #endif
-	return s + 2;
+	return s + 2 - ((s & 1) << 1);
 }
 
 static inline __attribute__((always_inline)) void usdt_reader_exit(struct usdt_reader *r, unsigned long next)
 {
-	if (USDT_LIKELY(next != 0))
-		__atomic_store_n(&r->seq, next, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->seq, next, __ATOMIC_RELEASE);
 }
 
 /* For code outside the fast paths (tests standing in for a thread stopped
@@ -142,7 +141,8 @@ static inline void usdt_reader_begin(struct usdt_read_section *rs)
 	rs->r = usdt_tls_reader;
 	if (rs->r == NULL)
 		rs->r = usdt_reader_register();
-	rs->next = rs->r != NULL ? usdt_reader_enter(rs->r) : 0;
+	if (rs->r != NULL)
+		rs->next = usdt_reader_enter(rs->r);
 }
 
 static inline void usdt_reader_end(struct usdt_read_section *rs)

@@ -174,14 +174,15 @@ static int check_probedef(usdt_provider_t *provider, usdt_probedef_t *pd)
  * chain link lives in the definition (_hnext). */
 #define INDEX_MIN_BUCKETS 16
 
+/* The name is hashed and compared in its Linux form (names.h: '-' is "__"),
+ * so that "a-b" and "a__b", one probe to Linux tracers, are a duplicate. */
 static size_t key_hash(const char *function, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (const char *s = function; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
 	h = (h ^ 0xff) * 0x100000001b3ull;
-	for (const char *s = name; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	h = usdt_name_linux_hash(h, name);
 	return (size_t)(h ^ (h >> 29));
 }
 
@@ -190,7 +191,7 @@ static usdt_probedef_t *index_find(const usdt_provider_t *p, const char *functio
 	if (p->_nbuckets == 0)
 		return NULL;
 	for (usdt_probedef_t *pd = p->_index[key_hash(function, name) % p->_nbuckets]; pd; pd = pd->_hnext)
-		if (strcmp(pd->name, name) == 0 && strcmp(pd->function, function) == 0)
+		if (usdt_name_linux_eq(pd->name, name) && strcmp(pd->function, function) == 0)
 			return pd;
 	return NULL;
 }
@@ -746,9 +747,18 @@ int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef
 		return usdt_fail(provider, USDT_ERROR_BADNAME,
 		                 "probe %s:%s:%s:%s: provider, module, function and probe names together exceed %d bytes",
 		                 provider->name, provider->module, probedef->function, probedef->name, USDT_DTRACE_TUPLE_MAX);
-	if (index_find(provider, probedef->function, probedef->name) != NULL)
-		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe %s:%s:%s:%s already exists",
+	/* names.c: the index compares Linux forms ('-' is "__") */
+	const usdt_probedef_t *twin = index_find(provider, probedef->function, probedef->name);
+	if (twin != NULL && strcmp(twin->name, probedef->name) == 0)
+		return usdt_fail(provider, USDT_ERROR_DUP_PROBE, "probe named %s:%s:%s:%s already exists",
 		                 provider->name, provider->module, probedef->function, probedef->name);
+	if (twin != NULL) {
+		char lname[2 * USDT_PROBE_NAME_MAX + 1];
+		usdt_name_linux(lname, probedef->name);
+		return usdt_fail(provider, USDT_ERROR_DUP_PROBE,
+		                 "probe named %s:%s:%s:%s already exists: probe %s is %s to Linux tracers too",
+		                 provider->name, provider->module, probedef->function, probedef->name, twin->name, lname);
+	}
 	if (index_reserve(provider) != 0)
 		return usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
 	usdt_probedef_t *prev_tail = provider->_tail;
@@ -770,8 +780,9 @@ int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probe
 		for (; pd != NULL && pd != probedef; pd = pd->next)
 			prev = pd;
 	if (probedef->_owner != provider || pd == NULL)
-		return usdt_fail(provider, USDT_ERROR_REMOVE_PROBE, "probe %s:%s is not in provider %s",
-		                 probedef->function, probedef->name, provider->name);
+		return usdt_fail(provider, USDT_ERROR_REMOVE_PROBE,   /* libusdt 0.x's fields */
+		                 "failed to remove probe %s:%s:%s:%s: it is not in this provider",
+		                 provider->name, provider->module, probedef->function, probedef->name);
 	if (provider->enabled && provider->_nprobes == 1 && usdt_provider_disable(provider) != 0)
 		return -1;     /* the last probe: the provider is disabled first */
 	usdt_probedef_t *after = probedef->next;
@@ -831,64 +842,89 @@ static inline int binding_active(const struct usdt_binding *b)
 	       (USDT_UNLIKELY(b->dt_stub != NULL) && dtrace_active(b));
 }
 
-/* First call from a thread: give it a reader slot, then start over. */
-static __attribute__((noinline, cold)) int is_enabled_first(usdt_probe_t *probe)
+/*
+ * Is a tracer on this probe? Called inside a read section (reader.h).
+ * A provider alone under its name has its semaphore and site in the probe
+ * object itself (the pointers usdt_is_enabled_inline() reads): one load
+ * less than going through the binding. They are valid inside a section:
+ * a writer that moves them starts a grace period before it unmaps what
+ * they pointed to (or, for a twin, keeps it mapped: publish()).
+ */
+static inline __attribute__((always_inline)) int probe_active(const usdt_probe_t *probe)
 {
-	if (usdt_reader_register() == NULL)
+	const volatile uint16_t *sem = __atomic_load_n(&probe->_sem, __ATOMIC_ACQUIRE);
+	if (USDT_LIKELY(sem != NULL))
+		return *sem != 0 || !usdt_arch_site_idle(__atomic_load_n(&probe->_site, __ATOMIC_RELAXED));
+	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	return b != NULL && binding_active(b);
+}
+
+/* No reader slot yet (first call from this thread), or NULL. */
+static __attribute__((noinline, cold)) int is_enabled_slow(usdt_probe_t *probe)
+{
+	if (probe == NULL || usdt_reader_register() == NULL)
 		return 0;
 	return usdt_is_enabled(probe);
 }
 
 int usdt_is_enabled(usdt_probe_t *probe)
 {
-	if (probe == NULL)
-		return 0;
 	struct usdt_reader *r = usdt_tls_reader;
-	if (USDT_UNLIKELY(r == NULL))
-		return is_enabled_first(probe);
+	if (USDT_UNLIKELY(r == NULL || probe == NULL))
+		return is_enabled_slow(probe);
 	unsigned long next = usdt_reader_enter(r);
-	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	int on = b != NULL && binding_active(b);
+	int on = probe_active(probe);
 	usdt_reader_exit(r, next);
 	return on;
 }
 
-/* The traced path: kept out of line so the untraced path of
- * usdt_fire_probe() needs no stack frame. */
-static __attribute__((noinline, cold)) void fire_traced(const struct usdt_binding *b, size_t argc, void **argv)
+/*
+ * The traced path, out of line so that the untraced path of
+ * usdt_fire_probe() needs no stack frame and ends in a tail call. It runs
+ * in a read section of its own: the binding it calls is looked up again
+ * (the tracer may have gone, or the object changed, since the check).
+ */
+static __attribute__((noinline, cold)) void fire_traced(usdt_probe_t *probe, size_t argc, void **argv)
 {
-	void *padded[USDT_ARG_MAX];
-	if (argc < b->argc || argv == NULL) {
-		/* fewer words than declared: the rest read as 0 */
-		memset(padded, 0, sizeof padded);
-		if (argv != NULL && argc > 0)
-			memcpy(padded, argv, argc * sizeof *argv);
-		argv = padded;
+	struct usdt_reader *r = usdt_tls_reader;
+	if (r == NULL && (r = usdt_reader_register()) == NULL)
+		return;
+	unsigned long next = usdt_reader_enter(r);
+	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
+	if (b != NULL) {
+		void *padded[USDT_ARG_MAX];
+		if (argc < b->argc || argv == NULL) {
+			/* fewer words than declared: the rest read as 0 */
+			memset(padded, 0, sizeof padded);
+			if (argv != NULL && argc > 0)
+				memcpy(padded, argv, (argc < USDT_ARG_MAX ? argc : USDT_ARG_MAX) * sizeof *argv);
+			argv = padded;
+		}
+		if (*b->sem != 0 || !usdt_arch_site_idle(b->site))
+			usdt_arch_call(b->site, b->argc, argv);
+		if (b->dt_stub != NULL && dtrace_active(b))
+			usdt_arch_call(b->dt_stub, b->argc, argv);
 	}
-	if (*b->sem != 0 || !usdt_arch_site_idle(b->site))
-		usdt_arch_call(b->site, b->argc, argv);
-	if (b->dt_stub != NULL && dtrace_active(b))
-		usdt_arch_call(b->dt_stub, b->argc, argv);
+	usdt_reader_exit(r, next);
 }
 
-static __attribute__((noinline, cold)) void fire_first(usdt_probe_t *probe, size_t argc, void **argv)
+/* No reader slot yet (first call from this thread), or NULL. */
+static __attribute__((noinline, cold)) void fire_slow(usdt_probe_t *probe, size_t argc, void **argv)
 {
-	if (usdt_reader_register() != NULL)
-		usdt_fire_probe(probe, argc, argv);
+	if (probe != NULL && usdt_is_enabled(probe))
+		fire_traced(probe, argc, argv);
 }
 
 void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv)
 {
-	if (probe == NULL)
-		return;
 	struct usdt_reader *r = usdt_tls_reader;
-	if (USDT_UNLIKELY(r == NULL)) {
-		fire_first(probe, argc, argv);
+	if (USDT_UNLIKELY(r == NULL || probe == NULL)) {
+		fire_slow(probe, argc, argv);
 		return;
 	}
 	unsigned long next = usdt_reader_enter(r);
-	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	if (b != NULL && USDT_UNLIKELY(binding_active(b)))
-		fire_traced(b, argc, argv);
+	int on = probe_active(probe);
 	usdt_reader_exit(r, next);
+	if (USDT_UNLIKELY(on))
+		fire_traced(probe, argc, argv);
 }
