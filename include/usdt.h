@@ -40,22 +40,29 @@
  *                          { printf("%d %s\n", arg0, str(arg1)); }'
  *
  * ---------------------------------------------------------------------------
- * Names (checked when a provider or probe is created; refused otherwise):
- *   provider  1..USDT_PROVIDER_NAME_MAX chars of [A-Za-z0-9_], first char not a
- *             digit, last char not a digit (DTrace appends the pid), not "pid"
- *             and not ending in "pid"-style reserved names used by DTrace's
- *             own providers ("pid", "fbt", "syscall", ...: see
- *             usdt_errstr for the exact message).
- *   probe     1..USDT_PROBE_NAME_MAX chars of [A-Za-z0-9_], first char not a
- *             digit. ("__" is kept as is; tracers show it verbatim.)
- *   function  0..USDT_FUNCTION_NAME_MAX chars of [A-Za-z0-9_.]; may be empty.
+ * Names (checked when a provider or probe is created; refused otherwise).
+ * Every kind takes the characters [A-Za-z0-9_.-], as libusdt 0.x's users
+ * and DTrace name things, and is not "." or "..":
+ *   provider  1..USDT_PROVIDER_NAME_MAX chars, first a letter or '_'; a last
+ *             digit is allowed ("provider0": DTrace shows it with the pid
+ *             appended, provider0 of pid 42 is provider042 in D); not a
+ *             DTrace or tracer built-in ("pid", "fbt", "syscall", ...: see
+ *             usdt_errstr for the exact message). Published unchanged.
+ *   probe     1..USDT_PROBE_NAME_MAX chars, any first character ("32probe").
+ *             A '-' is published to Linux tracers as "__" (the <sys/sdt.h>
+ *             and `dtrace -G` convention: request-start is traced as
+ *             usdt:*:myapp:request__start) and kept as '-' in DTrace. Two
+ *             names with the same Linux form ("a-b", "a__b") in one
+ *             provider and function are a duplicate (USDT_ERROR_DUP_PROBE).
+ *   function  0..USDT_FUNCTION_NAME_MAX chars; may be empty.
  *             Only DTrace shows it (an empty one shows as the probe name);
  *             Linux tracers ignore it. NULL = "". An empty module shows as
  *             "libusdt" in DTrace.
- *   module    0..USDT_MODULE_NAME_MAX chars of [A-Za-z0-9_.-]; NULL = "".
- * Characters that tracers cannot parse (space, ':', quotes, control
- * characters, non-ASCII) are never accepted: they would corrupt note or DOF
- * strings or make the probe unnameable in a tracer's probe syntax.
+ *   module    0..USDT_MODULE_NAME_MAX chars; NULL = "".
+ * Characters that tracers cannot parse (space, ':', quotes, '/', '$', '*',
+ * control characters, non-ASCII) are never accepted: they would corrupt
+ * note or DOF strings or make the probe unnameable in a tracer's probe
+ * syntax. README "Names" has the table of names as created and as traced.
  *
  * Argument types (the strings in `types[]`, spaces around '*' are optional):
  *   "int" "unsigned int" "unsigned" "short" "unsigned short" "char"

@@ -107,8 +107,8 @@ const char *usdt_dof_bad_provider(usdt_dof_profile_t profile, const char *s)
 	for (size_t i = 0; i < n; i++)
 		if (!usdt_dof_name_char((unsigned char)s[i]))
 			return "contains a character other than [A-Za-z0-9_.-]";
-	if (is_digit((unsigned char)s[n - 1]))
-		return "ends in a digit (DTrace appends the pid)";
+	/* A trailing digit is accepted, as DTrace's kernel does: "provider0"
+	 * of pid 42 is provider042 in D (README "Names"). */
 	if (strcmp(s, "pid") == 0)
 		return "is reserved by DTrace";
 	if (profile == USDT_DOF_MACOS &&

@@ -17,6 +17,7 @@
 #include "linux/dtrace_linux.h"
 #include "linux/elf_image.h"
 #include "linux/loader.h"
+#include "names.h"
 
 /* Longest argument spec: 32 args of "-8@%r9b"/"-8@248(%rsp)" plus spaces. */
 #define ARGSPEC_MAX (USDT_ARG_MAX * 16)
@@ -70,12 +71,13 @@ static int same_signature(const usdt_probedef_t *a, const usdt_probedef_t *b)
  * (the common case: providers declare many probes of a few shapes), so
  * the work and the memory are proportional to the distinct strings, not
  * to n x ARGSPEC_MAX (a 100 000-probe provider would touch 51 MB).
+ * The Linux form of each probe name with a '-' is stored there too.
  * Returns the buffer (free it), or NULL with a message in err.
  */
 static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_probe *probes, char *err)
 {
 	size_t cap = 4096, used = 0;
-	size_t *off = malloc(gen->nprobes * sizeof *off);
+	size_t *off = malloc(2 * gen->nprobes * sizeof *off);   /* specs, then names */
 	char *buf = malloc(cap), one[ARGSPEC_MAX];
 	if (off == NULL || buf == NULL)
 		goto nomem;
@@ -102,8 +104,30 @@ static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_pr
 		off[i] = used;
 		used += (size_t)len + 1;
 	}
+	/* Names with a '-' go to the note in their Linux form (names.h: '-'
+	 * is "__"), appended to the same buffer; off[n + i] is 0 for a name
+	 * used as is (offset 0 always holds an argument spec). */
 	for (size_t i = 0; i < gen->nprobes; i++) {
-		probes[i].name = gen->defs[i]->name;
+		const char *name = gen->defs[i]->name;
+		off[gen->nprobes + i] = 0;
+		if (strchr(name, '-') == NULL)
+			continue;
+		size_t len = usdt_name_linux_len(name);
+		if (used + len + 1 > cap) {
+			while (used + len + 1 > cap)
+				cap *= 2;
+			char *b = realloc(buf, cap);
+			if (b == NULL)
+				goto nomem;
+			buf = b;
+		}
+		usdt_name_linux(buf + used, name);
+		off[gen->nprobes + i] = used;
+		used += len + 1;
+	}
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		size_t noff = off[gen->nprobes + i];
+		probes[i].name = noff != 0 ? buf + noff : gen->defs[i]->name;
 		probes[i].namelen = strlen(probes[i].name);
 		probes[i].argspec = buf + off[i];
 		probes[i].speclen = strlen(probes[i].argspec);

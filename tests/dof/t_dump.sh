@@ -64,8 +64,8 @@ head -c 10 "$f" > "$tmp/short"
 out=$("$T" --profile illumos "$tmp/short"); rc=$?
 [ $rc = 1 ] && grep -qF 'failed to copyin DOF header' <<<"$out" && ok "10 bytes: $(tail -n1 <<<"$out")" || bad "short: $out"
 # refused descriptions and usage errors
-"$T" --build --profile illumos -o "$tmp/n.dof" prov9 a.out 'f:n' 2>"$tmp/err"; rc=$?
-[ $rc = 1 ] && grep -qF 'ends in a digit' "$tmp/err" && ok "provider prov9 refused: $(cat "$tmp/err")" || bad "prov9: rc $rc"
+"$T" --build --profile illumos -o "$tmp/n.dof" 9prov a.out 'f:n' 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -qF 'must start with a letter' "$tmp/err" && ok "provider 9prov refused: $(cat "$tmp/err")" || bad "9prov: rc $rc"
 "$T" --build -o "$tmp/n.dof" prov a.out 'nocolon' 2>/dev/null; rc=$?
 [ $rc = 2 ] && ok "bad probe description: exit 2" || bad "bad description: exit $rc"
 "$T" --profile nosuch "$f" 2>/dev/null; rc=$?

@@ -61,7 +61,7 @@ int main(void)
 	bad_provider("a\x01", NULL, USDT_ERROR_BADNAME, "a control character");
 	bad_provider("caf\xc3\xa9", NULL, USDT_ERROR_BADNAME, "non-ASCII");
 	bad_provider("1abc", NULL, USDT_ERROR_BADNAME, "a leading digit");
-	bad_provider("abc1", NULL, USDT_ERROR_BADNAME, "a trailing digit");
+	/* a trailing digit ("provider0") is accepted: unit/t_names */
 	bad_provider("pid", NULL, USDT_ERROR_BADNAME, "\"pid\"");
 	bad_provider("ok", "bad module", USDT_ERROR_BADNAME, "a module with a space");
 
@@ -71,7 +71,7 @@ int main(void)
 	memset(buf, 'p', USDT_PROBE_NAME_MAX + 1);
 	buf[USDT_PROBE_NAME_MAX + 1] = '\0';
 	bad_probe("f", buf, 0, NULL, USDT_ERROR_BADNAME, "a 64-byte name");
-	bad_probe("f", "a-b", 0, NULL, USDT_ERROR_BADNAME, "'-' in a probe name");
+	/* '-' in a probe name ("request-start") is accepted: unit/t_names */
 	bad_probe("f", "a b", 0, NULL, USDT_ERROR_BADNAME, "a space in a probe name");
 	bad_probe("f:g", "x", 0, NULL, USDT_ERROR_BADNAME, "':' in a function name");
 	bad_probe("f", "x", USDT_ARG_MAX + 1, t2, USDT_ERROR_ARGC, "33 arguments");
