@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "dof/dof.h"
+#include "dof/dof_format.h"
 #include "linux/dtrace_linux.h"
 #include "linux/loader.h"
 

@@ -42,6 +42,7 @@
 #include "check.h"
 #include "proc_count.h"
 #include "dof/dof.h"
+#include "dof/dof_format.h"
 #include "probe_pool.h"
 #include "usdt.h"
 #include "usdt_internal.h"

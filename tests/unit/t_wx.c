@@ -30,6 +30,7 @@
 
 #include "check.h"
 #include "dof/dof.h"
+#include "dof/dof_format.h"
 #include "usdt.h"
 
 #ifndef F_GET_SEALS
