@@ -1,7 +1,7 @@
 # libusdt — GNU Make build.
 #   make                 libusdt.so (with soname) + libusdt.a + tools
 #   make check           build and run the whole test suite (tests/run)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, MANDIR)
 #   make bench           benchmark programs (see bench/)
 # Variables: CC, CFLAGS, EXTRA_CFLAGS, LDFLAGS, SAN (asan|tsan), BUILD.
 
@@ -10,7 +10,10 @@ VERSION_MAJOR := 1
 VERSION := 1.0.0
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
-INCDIR ?= $(PREFIX)/include
+INCLUDEDIR ?= $(PREFIX)/include
+INCDIR ?= $(INCLUDEDIR)
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 BUILD ?= build
 # The target architecture, from the compiler (so CC=aarch64-linux-gnu-gcc
 # and CC="gcc -m32" pick src/arch/aarch64.* and src/arch/i386.*).
@@ -38,6 +41,8 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(patsubst %.S,$(BUILD)
 HDRS := $(wildcard include/*.h src/*.h src/*/*.h)
 
 SONAME := libusdt.so.$(VERSION_MAJOR)
+# Exports exactly usdt.h's functions and objects, versioned LIBUSDT_1.0.
+VERSION_SCRIPT := src/libusdt.map
 SHLIB := $(BUILD)/libusdt.so.$(VERSION)
 STLIB := $(BUILD)/libusdt.a
 
@@ -61,17 +66,33 @@ $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(SHLIB): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,noexecstack $(LDFLAGS) -o $@ $^ $(LIBS)
+$(SHLIB): $(LIB_OBJS) $(VERSION_SCRIPT)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(VERSION_SCRIPT) -Wl,-z,noexecstack $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 $(BUILD)/libusdt.so: $(SHLIB)
 	ln -sf libusdt.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libusdt.so.$(VERSION) $@
 $(STLIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(BUILD)/libusdt.pc: libusdt.pc.in
+# The .pc names the directories of this make's PREFIX/LIBDIR/INCLUDEDIR:
+# written again by every make and by every install (never a stale prefix).
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+$(BUILD)/libusdt.pc: libusdt.pc.in FORCE
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(PC_SED) $< > $@
+.PHONY: FORCE
+FORCE:
+
+# libusdt 0.x's layout, for bindings that carry libusdt as a git submodule
+# and run `make` in it (Devel::DTrace::Provider, ruby-usdt, lua-usdt):
+# libusdt.a and usdt.h in the top directory (links into build/, include/).
+ifeq ($(BUILD),build)
+all: libusdt.a usdt.h
+libusdt.a: $(STLIB)
+	ln -sf $(STLIB) $@
+usdt.h: include/usdt.h
+	ln -sf include/usdt.h $@
+endif
 
 # Tests, test programs, tools and benchmarks link the static library and may
 # include internal headers (src/) to unit-test internal pieces.
@@ -127,14 +148,21 @@ bench: lib $(BENCH_BINS) $(BUILD)/bench/untraced-shared $(PROG_BINS)
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
 
-install: lib
-	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+MAN3 := $(wildcard man/*.3)
+MAN1 := $(wildcard man/*.1)
+install: lib $(TOOL_BINS)
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/usdt.h $(DESTDIR)$(INCDIR)/usdt.h
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libusdt.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(BUILD)/libusdt.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+	$(PC_SED) libusdt.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
@@ -146,6 +174,8 @@ clean:
 # sources themselves (instrumented). Seed corpora live in fuzz/corpus/<name>/.
 #   make fuzz              build every target
 #   make fuzz-smoke        run each target for FUZZ_SECONDS (default 20)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)

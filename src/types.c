@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "types.h"
+#include "usdt.h"          /* USDT_API: the two objects below are exported */
 
 #define WORD ((int)sizeof(long))
 
