@@ -121,7 +121,15 @@ $(BUILD)/bench/untraced-shared: bench/untraced.c $(SHLIB) $(BUILD)/libusdt.so $(
 	$(CC) $(ALL_CFLAGS) -O2 -DBENCH_LINK='"shared"' -o $@ $< -L$(BUILD) -lusdt $(LDFLAGS) $(LIBS) -lm \
 	    -L$(BUILD)/bench -lbenchlib -Wl,-rpath,$(abspath $(BUILD)):$(abspath $(BUILD)/bench)
 
-tests: lib $(TEST_BINS) $(PROG_BINS) $(TOOL_BINS)
+# Test programs linked with libusdt.so (system-wide tracing attaches to the
+# library file): tests/progs_shared/*.c.
+SHPROG_SRCS := $(wildcard tests/progs_shared/*.c)
+SHPROG_BINS := $(patsubst %.c,$(BUILD)/%,$(SHPROG_SRCS))
+$(BUILD)/tests/progs_shared/%: tests/progs_shared/%.c $(SHLIB) $(BUILD)/libusdt.so $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD) -lusdt -Wl,-rpath,$(abspath $(BUILD)) $(LDFLAGS) $(LIBS)
+
+tests: lib $(TEST_BINS) $(PROG_BINS) $(SHPROG_BINS) $(TOOL_BINS)
 check test: tests
 	BUILD=$(BUILD) tests/run
 
@@ -166,6 +174,8 @@ install: lib $(TOOL_BINS)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 
 clean:
 	rm -rf $(BUILD)
@@ -174,8 +184,6 @@ clean:
 # sources themselves (instrumented). Seed corpora live in fuzz/corpus/<name>/.
 #   make fuzz              build every target
 #   make fuzz-smoke        run each target for FUZZ_SECONDS (default 20)
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)

@@ -24,6 +24,7 @@ struct usdt_generation {
 	void *sites;                      /* site backend state */
 	void *extra;                      /* DOF backend state, or NULL */
 	int hidden;                       /* usdt_sites_hide() was called */
+	char *names;                      /* provider and probe names of the bindings */
 };
 
 /* Site backend: build and load the probe sites of `gen` for `provider`
@@ -35,6 +36,8 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
  * released and its link-map name changed. Idempotent. 0, or -1 with a
  * message in err (the rest is still done). */
 int usdt_sites_hide(struct usdt_generation *gen, char *err);
+/* The path tracers use for the object (e.g. /proc/PID/fd/N), or "". */
+const char *usdt_sites_path(const struct usdt_generation *gen);
 /* 0 if the program closed or replaced the descriptor tracers find the
  * object through (close-all-fds, dup2): the generation should be rebuilt.
  * 1 otherwise. One fstat(). */

@@ -27,8 +27,8 @@ struct chunk {
 };
 
 __thread struct usdt_reader *usdt_tls_reader __attribute__((tls_model("initial-exec")));
-/* Readers fence until the constructor has set membarrier up. */
-int usdt_reader_fence_needed = 1;
+/* Readers fence until the constructor has set membarrier up: the fence
+ * half of usdt_fast starts at 1 (self_probes.c). */
 
 static struct chunk *chunks;            /* push-only list (atomic head) */
 static pthread_key_t exit_key;
@@ -129,7 +129,7 @@ __attribute__((constructor)) static void reader_init(void)
 	else if (cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL))
 		membarrier_cmd = MEMBARRIER_CMD_GLOBAL;
 	if (membarrier_cmd != 0)
-		__atomic_store_n(&usdt_reader_fence_needed, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&usdt_fast.f.fence, 0, __ATOMIC_SEQ_CST);
 }
 
 /* libusdt.so unloaded with dlclose() (a Node worker that loaded an addon,
@@ -183,7 +183,7 @@ static void writer_barrier(void)
 		 * start-up): readers fence from now on, and this grace period
 		 * uses the fallback for those already inside */
 		__atomic_store_n(&membarrier_cmd, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&usdt_reader_fence_needed, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&usdt_fast.f.fence, 1, __ATOMIC_SEQ_CST);
 		cmd = 0;
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -37,12 +37,13 @@
  *
  * Without membarrier (old kernels, or seccomp: also when it starts failing
  * after start-up), readers fall back to a real fence
- * (usdt_reader_fence_needed) and the writer to a barrier of its own
+ * (usdt_reader_fencing()) and the writer to a barrier of its own
  * (reader.c, fallback_barrier).
  */
 #ifndef USDT_READER_H
 #define USDT_READER_H
 
+#include "self_probes.h"
 #include "usdt_internal.h"
 
 /* Size of one reader slot: a cache line, so that threads never share one. */
@@ -57,8 +58,10 @@ struct usdt_reader {
 /* The calling thread's slot, or NULL before its first fire: 8 bytes of
  * initial-exec TLS, all the fast path needs. */
 extern __thread struct usdt_reader *usdt_tls_reader __attribute__((tls_model("initial-exec")));
-/* Non-zero: readers must fence (no working membarrier, or not set up yet). */
-extern int usdt_reader_fence_needed;
+/* Readers must fence (no working membarrier, or not set up yet): the
+ * `fence` half of the fast word (self_probes.h), which also carries
+ * libusdt:fire's semaphore, so that the fast path tests both at once. */
+#define usdt_reader_fencing() (__atomic_load_n(&usdt_fast.f.fence, __ATOMIC_RELAXED) != 0)
 
 /* Claim a slot for the calling thread (lock-free, async-signal-safe).
  * Returns it, or NULL if no memory could be mapped (then the caller does
@@ -109,19 +112,28 @@ USDT_HIDDEN void usdt_grace_end(struct usdt_grace *g);
  * inside one) finds seq odd: it then stores the same odd value twice and
  * leaves the outer section in charge. Branch-free: seq | 1 is s + 1 for an
  * even s and s itself for an odd one. */
-static inline __attribute__((always_inline)) unsigned long usdt_reader_enter(struct usdt_reader *r)
+static inline __attribute__((always_inline)) unsigned long usdt_reader_enter_word(struct usdt_reader *r,
+                                                                                 uint32_t *word)
 {
 	unsigned long s = __atomic_load_n(&r->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->seq, s | 1, __ATOMIC_RELAXED);
+	uint32_t w = __atomic_load_n(&usdt_fast.word, __ATOMIC_RELAXED);
 #ifdef USDT_READER_TSAN
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 #else
-	if (USDT_UNLIKELY(__atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED)))
+	if (USDT_UNLIKELY(w & USDT_FAST_FENCE_MASK))
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	else
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 #endif
+	*word = w;
 	return s + 2 - ((s & 1) << 1);
+}
+
+static inline __attribute__((always_inline)) unsigned long usdt_reader_enter(struct usdt_reader *r)
+{
+	uint32_t w;
+	return usdt_reader_enter_word(r, &w);
 }
 
 static inline __attribute__((always_inline)) void usdt_reader_exit(struct usdt_reader *r, unsigned long next)

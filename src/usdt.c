@@ -22,6 +22,7 @@
 #include "names.h"
 #include "probe_pool.h"
 #include "reader.h"
+#include "self_probes.h"
 #include "types.h"
 #include "usdt_internal.h"
 
@@ -361,7 +362,43 @@ static void destroy_generation(struct usdt_generation *gen)
 		return;
 	free(gen->bindings);
 	free(gen->defs);
+	free(gen->names);
 	free(gen);
+}
+
+/* Give every binding of `gen` the provider name and the probe name as
+ * Linux tracers show it ('-' published as "__", the sys/sdt.h convention),
+ * in one buffer owned by the generation: libusdt:fire reads them inside a
+ * read section, so they must live exactly as long as the bindings. */
+static int name_bindings(const struct usdt_group *g, struct usdt_generation *gen)
+{
+	size_t len = strlen(g->name) + 1;
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		const char *n = gen->defs[i]->name;
+		len += strlen(n) + 1;
+		for (; *n; n++)
+			len += *n == '-';
+	}
+	char *buf = malloc(len), *o = buf;
+	if (buf == NULL)
+		return -1;
+	size_t plen = strlen(g->name) + 1;
+	memcpy(o, g->name, plen);
+	o += plen;
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		gen->bindings[i].provider = buf;
+		gen->bindings[i].name = o;
+		for (const char *n = gen->defs[i]->name; *n; n++)
+			if (*n == '-') {
+				*o++ = '_';
+				*o++ = '_';
+			} else {
+				*o++ = *n;
+			}
+		*o++ = '\0';
+	}
+	gen->names = buf;
+	return 0;
 }
 
 /* Build and load a generation holding every probe of every member of the
@@ -388,6 +425,10 @@ static struct usdt_generation *build_generation(const struct usdt_group *g, usdt
 		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", g->name, err);
 		destroy_generation(gen);
 		return NULL;
+	}
+	if (name_bindings(g, gen) != 0) {
+		(void)usdt_sites_retire(gen, err);
+		goto nomem;
 	}
 	return gen;
 nomem:
@@ -647,6 +688,8 @@ int usdt_provider_enable(usdt_provider_t *provider)
 	} else {
 		provider->enabled = 1;
 		rc = 0;
+		usdt_self_provider_event(1, provider->name, provider->module, provider->_nprobes,
+		                         g->gen != NULL ? usdt_sites_path(g->gen) : "");
 	}
 	if (g != NULL)
 		group_drop_if_empty(g);
@@ -663,6 +706,8 @@ int usdt_provider_disable(usdt_provider_t *provider)
 	int rc = 0;
 	lock_groups();
 	struct usdt_group *g = provider->file;
+	usdt_self_provider_event(0, provider->name, provider->module, provider->_nprobes,
+	                         g->gen != NULL ? usdt_sites_path(g->gen) : "");
 	group_remove_member(g, provider);
 	int r = regroup(g, provider);
 	if (r == 1)
@@ -872,8 +917,11 @@ int usdt_is_enabled(usdt_probe_t *probe)
 	struct usdt_reader *r = usdt_tls_reader;
 	if (USDT_UNLIKELY(r == NULL || probe == NULL))
 		return is_enabled_slow(probe);
-	unsigned long next = usdt_reader_enter(r);
+	uint32_t w;
+	unsigned long next = usdt_reader_enter_word(r, &w);
 	int on = probe_active(probe);
+	if (USDT_UNLIKELY(w & USDT_FAST_FIRE_MASK))     /* libusdt:fire is traced */
+		on |= __atomic_load_n(&probe->_live, __ATOMIC_RELAXED) != NULL;
 	usdt_reader_exit(r, next);
 	return on;
 }
@@ -904,6 +952,8 @@ static __attribute__((noinline, cold)) void fire_traced(usdt_probe_t *probe, siz
 			usdt_arch_call(b->site, b->argc, argv);
 		if (b->dt_stub != NULL && dtrace_active(b))
 			usdt_arch_call(b->dt_stub, b->argc, argv);
+		if (__atomic_load_n(&usdt_fast.f.fire_sem, __ATOMIC_RELAXED) != 0)
+			usdt_self_fire(b->provider, b->name, b->argc, argv);
 	}
 	usdt_reader_exit(r, next);
 }
@@ -922,9 +972,11 @@ void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv)
 		fire_slow(probe, argc, argv);
 		return;
 	}
-	unsigned long next = usdt_reader_enter(r);
+	uint32_t w;
+	unsigned long next = usdt_reader_enter_word(r, &w);
 	int on = probe_active(probe);
 	usdt_reader_exit(r, next);
-	if (USDT_UNLIKELY(on))
+	/* a tracer on this probe, or on libusdt:fire (the fast word's low half) */
+	if (USDT_UNLIKELY(on | (int)(w & USDT_FAST_FIRE_MASK)))
 		fire_traced(probe, argc, argv);
 }

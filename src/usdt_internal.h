@@ -44,6 +44,8 @@ struct usdt_binding {
 	const unsigned char *dt_stub;        /* DTrace probe stub, or NULL */
 	const unsigned char *dt_probe_tp;    /* its tracepoint byte */
 	const unsigned char *dt_isen_tp;     /* DTrace is-enabled tracepoint byte */
+	const char *provider;                /* names for libusdt:fire (owned by the */
+	const char *name;                    /*   generation: valid as long as this) */
 };
 
 #define USDT_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -237,6 +237,12 @@ int usdt_sites_intact(const struct usdt_generation *gen)
 	return gen->hidden || gen->sites == NULL || usdt_loaded_intact(gen->sites);
 }
 
+const char *usdt_sites_path(const struct usdt_generation *gen)
+{
+	const struct usdt_loaded *obj = gen->sites;
+	return obj != NULL && !gen->hidden ? obj->path : "";
+}
+
 unsigned long usdt_sites_lost(void)
 {
 	return usdt_loader_lost();

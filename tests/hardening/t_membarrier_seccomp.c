@@ -68,7 +68,7 @@ int main(void)
 	def = usdt_create_probe("f", "p", 1, types);
 	CHECK(p && def && usdt_provider_add_probe(p, def) == 0 && usdt_provider_enable(p) == 0, "enabled");
 	CHECK(usdt_provider_disable(p) == 0 && usdt_provider_enable(p) == 0, "a first grace period with membarrier");
-	int fenced_before = __atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED);
+	int fenced_before = usdt_reader_fencing();
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, firer, NULL);
@@ -81,7 +81,7 @@ int main(void)
 	atomic_store(&stop, 1);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	int fenced_after = __atomic_load_n(&usdt_reader_fence_needed, __ATOMIC_RELAXED);
+	int fenced_after = usdt_reader_fencing();
 	printf("# readers fenced before: %d, after: %d; %ld fires\n", fenced_before, fenced_after, atomic_load(&fires));
 	CHECK(fenced_before == 0, "with membarrier, readers did not fence");
 	CHECK(fenced_after != 0, "the library saw membarrier fail and made readers fence");
