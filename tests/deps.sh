@@ -2,11 +2,13 @@
 # tests/deps.sh — install what the test suite needs on Debian 12 (as root):
 # the tracers the tests attach (bpftrace, bcc, gdb, perf), kernel headers
 # for bcc's compiler, sys/sdt.h for the benchmarks' compiled-in baselines,
-# valgrind and clang for the sanitizer and fuzz runs; then mount tracefs.
+# valgrind and clang for the sanitizer and fuzz runs; mandoc, pip/venv and
+# the Debian packaging tools for the packaging tests; then mount tracefs.
 # Idempotent and quick when everything is there. `make deps` runs it.
 set -eu
 PKGS=(gcc make clang pkg-config binutils gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
-      systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev)
+      systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev
+      mandoc groff-base python3-pip python3-venv debhelper devscripts lintian fakeroot dpkg-dev)
 if [ "$(id -u)" != 0 ]; then
   echo "tests/deps.sh: not root; skipping package installation (tracer tests will be skipped)" >&2
   exit 0
