@@ -367,8 +367,10 @@ USDT_API void usdt_fire_probe(usdt_probe_t *probe, size_t argc, void **argv);
  *     until its own next call, and its probes answer through
  *     usdt_is_enabled() from then on.
  */
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__i386__)
 #define USDT__SITE_IDLE_BYTE 0x0f        /* first byte of the untouched nop */
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#define USDT__SITE_IDLE_BYTE 0x1f        /* first byte of nop (d503201f); BRK's is not */
 #endif
 
 static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)

@@ -13,6 +13,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The filter is for this program's own architecture (and the target it
+ * runs, built alike): x86_64, i386 or aarch64. */
+#if defined(__x86_64__)
+#define OWN_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__i386__)
+#define OWN_AUDIT_ARCH AUDIT_ARCH_I386
+#elif defined(__aarch64__)
+#define OWN_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "no_memfd: unknown architecture"
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -21,7 +33,7 @@ int main(int argc, char **argv)
 	}
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OWN_AUDIT_ARCH, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),

@@ -25,7 +25,7 @@ cmds=$TMP/cmds.gdb
     fmt="GOT $name"; args=""
     for i in "${!vals[@]}"; do
       if [[ ${vals[$i]} == \"* ]]; then fmt="$fmt \\\"%s\\\""; args="$args, (char *)\$_probe_arg$i"
-      else fmt="$fmt %lx"; args="$args, (long)\$_probe_arg$i"; fi
+      else fmt="$fmt %llx"; args="$args, (long long)\$_probe_arg$i"; fi
     done
     echo "tbreak -probe-stap $name"
     echo "commands"
