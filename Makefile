@@ -171,11 +171,15 @@ install: lib $(TOOL_BINS)
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
+	@# refresh the loader cache so dlopen("libusdt.so.1") finds it (Python's
+	@# ctypes binding does); not for staged installs, harmless when not root
+	$(if $(DESTDIR),,-ldconfig 2>/dev/null)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+	$(if $(DESTDIR),,-ldconfig 2>/dev/null)
 
 clean:
 	rm -rf $(BUILD)
