@@ -8,7 +8,7 @@
 set -eu
 PKGS=(gcc make clang pkg-config binutils gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
       systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev
-      mandoc groff-base python3-pip python3-venv debhelper devscripts lintian fakeroot dpkg-dev)
+      mandoc groff-base python3-pip python3-venv debhelper dh-python lintian fakeroot dpkg-dev)
 if [ "$(id -u)" != 0 ]; then
   echo "tests/deps.sh: not root; skipping package installation (tracer tests will be skipped)" >&2
   exit 0
