@@ -391,6 +391,17 @@ static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
 #endif
 }
 
+/*
+ * The semaphore of libusdt:fire, the system-wide probe compiled into
+ * libusdt (every runtime probe's fires go through it while it is traced):
+ * non-zero while a tracer is attached to it. usdt_is_enabled() already
+ * includes it; usdt_is_enabled_inline() does not (one more load). For
+ * bindings that check whether to fire without calling into the library
+ * (they also read a probe's _sem/_site like usdt_is_enabled_inline()).
+ * The address never changes.
+ */
+USDT_API const volatile uint16_t *usdt_system_semaphore(void);
+
 /* libusdt: record an error on a provider (formats the code's message). */
 USDT_API void usdt_error(usdt_provider_t *provider, usdt_error_t error, ...);
 

@@ -904,6 +904,11 @@ static inline __attribute__((always_inline)) int probe_active(const usdt_probe_t
 	return b != NULL && binding_active(b);
 }
 
+const volatile uint16_t *usdt_system_semaphore(void)
+{
+	return &usdt_fast.f.fire_sem;
+}
+
 /* No reader slot yet (first call from this thread), or NULL. */
 static __attribute__((noinline, cold)) int is_enabled_slow(usdt_probe_t *probe)
 {
