@@ -143,6 +143,35 @@ check-tsan:
 	$(MAKE) CC=clang SAN=tsan BUILD=build-tsan tests
 	BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run unit/ hardening/
 
+# ---- other architectures (README "Platforms"); `make deps-arch` first ----
+#   make check-aarch64-user  cross-build (build-aarch64), run the C tests
+#                            under qemu-aarch64 (binfmt): no tracer there
+#   make check-aarch64       that, then the tracer tests in an arm64 VM
+#                            (tests/vm/run.sh; image cached in USDT_VM_CACHE)
+#   make check-i386          -m32 build (build-i386), C and tracer tests
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+AARCH64_SYSROOT ?= /usr/aarch64-linux-gnu
+I386_CC ?= gcc -m32 -idirafter /usr/include/x86_64-linux-gnu
+PORTABLE_C_TESTS := arch/ unit/t_api unit/t_closefds unit/t_compat unit/t_dlclose unit/t_loader_env \
+  unit/t_loader_hide unit/t_threads unit/t_tls faults/ leaks/t_cycles hardening/t_fork_storm \
+  hardening/t_key_fail hardening/t_release hardening/t_signal_fire hardening/t_stopped_reader \
+  hardening/t_twins_inline dof/t_submit
+I386_TESTS := $(PORTABLE_C_TESTS) unit/t_wx hardening/t_membarrier_seccomp security/ \
+  tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle tracers/t_fork tracers/t_twins \
+  tracers/t_loading tracers/t_closefds_heal
+.PHONY: deps-arch cross-aarch64 check-aarch64-user check-aarch64 check-i386
+deps-arch:
+	tests/vm/deps.sh
+cross-aarch64:
+	$(MAKE) CC="$(AARCH64_CC)" BUILD=build-aarch64 tests
+check-aarch64-user: cross-aarch64
+	QEMU_LD_PREFIX=$(AARCH64_SYSROOT) BUILD=build-aarch64 tests/run $(PORTABLE_C_TESTS)
+check-aarch64: check-aarch64-user
+	tests/vm/run.sh
+check-i386:
+	$(MAKE) CC="$(I386_CC)" BUILD=build-i386 tests
+	BUILD=build-i386 tests/run $(I386_TESTS)
+
 demo: lib $(PROG_BINS)
 	BUILD=$(BUILD) examples/demo.sh
 

@@ -1,0 +1,25 @@
+#!/bin/sh
+# tests/vm/guest.sh — runs inside the arm64 VM (started by the image's
+# /sbin/usdt-vm-init from the read-only sources disk at /src): mounts what
+# the tracers need, builds the project natively on aarch64 and runs the
+# tracer tests and the arch test against live processes. Its exit code is
+# printed on the console by the init ("USDT-VM-EXIT N"), which
+# tests/vm/run.sh reads.
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=${USDT_VM_CI:-true}
+cp -a /src /tmp/work && cd /tmp/work || exit 97
+echo "guest: $(uname -m) $(uname -r), $(nproc) cpus, bpftrace $(bpftrace --version 2>/dev/null)"
+t0=$(date +%s)
+make -j"$(nproc)" BUILD=build-vm tests >/tmp/build.log 2>&1 || { tail -n 30 /tmp/build.log; exit 96; }
+echo "guest: built in $(( $(date +%s) - t0 ))s"
+# the tracer tests (perf's is x86_64 register syntax; bcc needs kernel
+# headers the image does not carry; README's needs the x86_64 demo) and
+# the arch, fork, thread and seccomp tests that qemu-user cannot run
+BUILD=build-vm TEST_TIMEOUT=240 tests/run arch/ tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle \
+  tracers/t_fork tracers/t_twins tracers/t_loading tracers/t_closefds_heal hardening/t_membarrier_seccomp \
+  unit/t_threads
