@@ -129,8 +129,11 @@ static struct usdt_loaded *loaded_list;
 
 static const char hidden_name[] = "";
 
+static size_t loaded_count;
+
 static void list_add(struct usdt_loaded *obj)
 {
+	loaded_count++;
 	obj->prev = NULL;
 	obj->next = loaded_list;
 	if (loaded_list != NULL)
@@ -143,6 +146,7 @@ static void list_remove(struct usdt_loaded *obj)
 	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
 		if (o != obj)
 			continue;
+		loaded_count--;
 		if (obj->prev != NULL)
 			obj->prev->next = obj->next;
 		else
@@ -281,19 +285,17 @@ struct id_check {
 
 /* dl_iterate_phdr callback: compare the build-id of lm's object (read
  * only from notes inside its loaded segments) with the expected one. */
-static int check_id_cb(struct dl_phdr_info *info, size_t size, void *arg)
+/* Does the object loaded at `addr` with these program headers carry the
+ * build-id c->id? Sets c->same. */
+static void check_id_phdrs(struct id_check *c, uintptr_t addr, const ElfW(Phdr) *phdr, size_t phnum)
 {
-	struct id_check *c = arg;
-	(void)size;
-	if (info->dlpi_addr != c->lm->l_addr || info->dlpi_name != c->lm->l_name)
-		return 0;
-	for (size_t i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *n = &info->dlpi_phdr[i];
+	for (size_t i = 0; i < phnum; i++) {
+		const ElfW(Phdr) *n = &phdr[i];
 		if (n->p_type != PT_NOTE)
 			continue;
 		int mapped = 0;
-		for (size_t j = 0; j < info->dlpi_phnum; j++) {
-			const ElfW(Phdr) *l = &info->dlpi_phdr[j];
+		for (size_t j = 0; j < phnum; j++) {
+			const ElfW(Phdr) *l = &phdr[j];
 			if (l->p_type == PT_LOAD && n->p_vaddr >= l->p_vaddr && n->p_memsz <= l->p_filesz &&
 			    n->p_vaddr - l->p_vaddr <= l->p_filesz - n->p_memsz)
 				mapped = 1;
@@ -301,38 +303,48 @@ static int check_id_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		if (!mapped)
 			continue;
 		size_t idlen;
-		const uint8_t *id = find_build_id_note((const uint8_t *)(info->dlpi_addr + n->p_vaddr), n->p_memsz, &idlen);
+		const uint8_t *id = find_build_id_note((const uint8_t *)(addr + n->p_vaddr), n->p_memsz, &idlen);
 		if (id != NULL) {
 			c->same = idlen == c->idlen && memcmp(id, c->id, idlen) == 0;
-			return 1;
+			return;
 		}
 	}
+}
+
+static int check_id_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct id_check *c = arg;
+	(void)size;
+	if (info->dlpi_addr != c->lm->l_addr || info->dlpi_name != c->lm->l_name)
+		return 0;
+	check_id_phdrs(c, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum);
 	return 1;
 }
 
-/* ---- names: never let dlopen match an object already loaded ---- */
-
-static int match_name_cb(struct dl_phdr_info *info, size_t size, void *arg)
+/* The object dlopen returned (lm): is it the image we wrote? One lookup
+ * with RTLD_DI_PHDR (glibc 2.36+); else a walk over every loaded object,
+ * which makes each enable cost O(loaded objects). */
+static int is_our_object(void *handle, struct link_map *lm, struct id_check *c)
 {
-	(void)size;
-	return info->dlpi_name != NULL && strcmp(info->dlpi_name, (const char *)arg) == 0;
-}
-
-/* Does another object (not one of this loader's: those are checked by
- * number, see pick_fd_name) answer to `name`? */
-static int name_taken_elsewhere(const char *name)
-{
-	if (dl_iterate_phdr(match_name_cb, (void *)name) != 0)
-		return 1;
-	/* glibc's own rule (names and aliases of every object) */
-	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
-	if (h != NULL) {
-		dlclose(h);
-		return 1;
+	c->same = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 36))
+	const ElfW(Phdr) *phdr = NULL;
+	int phnum = dlinfo(handle, RTLD_DI_PHDR, &phdr);
+	if (phnum > 0 && phdr != NULL) {
+		check_id_phdrs(c, (uintptr_t)lm->l_addr, phdr, (size_t)phnum);
+		return c->same;
 	}
 	(void)dlerror();
-	return 0;
+#else
+	(void)handle;
+	(void)lm;
+#endif
+	dl_iterate_phdr(check_id_cb, c);
+	return c->same;
 }
+
+
+/* ---- names: never let dlopen match an object already loaded ---- */
 
 /* N if name is "/proc/<pid>/fd/N", else -1. */
 static int proc_fd_number(const char *name, long pid)
@@ -347,41 +359,13 @@ static int proc_fd_number(const char *name, long pid)
 	return *end == '\0' && n <= 0x7fffffff ? (int)n : -1;
 }
 
-static int cmp_int(const void *a, const void *b)
+/* Is descriptor number `fd` in a name (dlopen name or link-map name) of
+ * one of this loader's objects? Numbers, not strings: one pass of integer
+ * compares, so that an enable does not cost more with every provider. */
+static int held(int fd, const struct usdt_loaded *self)
 {
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* The descriptor numbers in the names (dlopen name and link-map name) of
- * every object this loader holds, sorted, in a malloc'd array (*n
- * entries; NULL with *n = 0 if none or out of memory). */
-static int *numbers_held(long pid, size_t *n)
-{
-	size_t cap = 0, used = 0;
 	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
-		cap += 2;
-	int *a = cap ? malloc(cap * sizeof *a) : NULL;
-	for (const struct usdt_loaded *o = loaded_list; a != NULL && o != NULL; o = o->next) {
-		int x = proc_fd_number(o->opened, pid), y = proc_fd_number(o->path, pid);
-		if (x >= 0)
-			a[used++] = x;
-		if (y >= 0 && y != x)
-			a[used++] = y;
-	}
-	if (a != NULL)
-		qsort(a, used, sizeof *a, cmp_int);
-	*n = used;
-	return a;
-}
-
-/* Is `name` (number `fd`) held by one of this loader's objects? */
-static int held(const int *nums, size_t n, int fd, const char *name)
-{
-	if (nums != NULL || n > 0)
-		return n > 0 && bsearch(&fd, nums, n, sizeof *nums, cmp_int) != NULL;
-	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)   /* no memory: scan */
-		if (strcmp(o->opened, name) == 0 || strcmp(o->path, name) == 0)
+		if (o != self && (o->opened_fd == fd || o->path_fd == fd))
 			return 1;
 	return 0;
 }
@@ -416,16 +400,16 @@ static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 		if (!o->hidden && o != out && o->fd == *fd)
 			lost_descriptors++;
 	long pid = (long)getpid();
-	size_t nheld = 0;
-	int *nums = numbers_held(pid, &nheld), rc = 0;
-	size_t limit = nheld + FD_MOVES_MAX, moves = 0;
+	int rc = 0;
+	size_t moves = 0;
 	for (;;) {
 		proc_fd_name(out->opened, pid, *fd);
-		if (!held(nums, nheld, *fd, out->opened) && !name_taken_elsewhere(out->opened))
+		out->opened_fd = *fd;
+		if (!held(*fd, out))
 			break;
-		if (moves++ == limit) {
+		if (moves++ == FD_MOVES_MAX + loaded_count) {
 			rc = usdt_errf(err, "%s and %zu more descriptor names are taken by loaded objects", out->opened,
-			               limit);
+			               moves - 1);
 			break;
 		}
 		int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, *fd + 1);
@@ -436,7 +420,6 @@ static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 		close(*fd);
 		*fd = nfd;
 	}
-	free(nums);
 	return rc;
 }
 
@@ -469,12 +452,12 @@ static int open_ours(const uint8_t *image, size_t size, int *fd, const char *nam
 			return -1;
 		}
 		struct id_check c = { .lm = lm, .id = id, .idlen = idlen, .same = 0 };
-		dl_iterate_phdr(check_id_cb, &c);
-		if (c.same) {
+		if (is_our_object(out->handle, lm, &c)) {
 			out->lm = lm;
 			out->base = (uintptr_t)lm->l_addr;
 			out->orig_name = lm->l_name;
 			snprintf(out->path, sizeof out->path, "%s", name != NULL ? name : out->opened);
+			out->path_fd = proc_fd_number(out->path, (long)getpid());
 			lm->l_name = out->path;
 			return 0;
 		}
@@ -760,6 +743,7 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 		list = DEFAULT_STRATEGIES;
 	memset(out, 0, sizeof *out);
 	out->fd = -1;
+	out->opened_fd = out->path_fd = -1;
 	err[0] = '\0';
 	size_t len = strlen(list);
 	if (len > LOADER_ENV_MAX)
