@@ -52,6 +52,20 @@ run untraced
 run untraced-shared
 run traced
 run lifecycle
+# system calls per enable and per disable of a one-probe provider (strace)
+if command -v strace >/dev/null 2>&1 && [ -x "$OUT/lifecycle" ]; then
+  strace -f -o "$OUT/syscalls.strace" "$OUT/lifecycle" --syscalls 50 >/dev/null 2>&1 &&
+  awk -v csv="$BENCH_CSV" '
+    $2 ~ /^getppid\(/ { if (mode == "dis") { d += n; nd++ } mode = "en"; n = 0; next }
+    $2 ~ /^getpgrp\(/ { if (mode == "en") { e += n; ne++ } mode = "dis"; n = 0; next }
+    mode != "" && $2 ~ /^[a-z_0-9]+\(/ { n++ }
+    END { if (ne && nd) {
+            printf "%-10s %-44s %10.1f %-6s\n", "lifecycle", "system calls per enable (1 probe)", e / ne, "calls";
+            printf "%-10s %-44s %10.1f %-6s\n", "lifecycle", "system calls per disable (1 probe)", d / nd, "calls";
+            printf "lifecycle,\"system calls per enable (1 probe)\",%.1f,calls,0,\"\",\"\",\n", e / ne >> csv;
+            printf "lifecycle,\"system calls per disable (1 probe)\",%.1f,calls,0,\"\",\"\",\n", d / nd >> csv } }' \
+    "$OUT/syscalls.strace"
+fi
 run grace
 
 if [ -n "${LIBSTAPSDT_DIR:-}" ]; then

@@ -131,6 +131,20 @@ static const char hidden_name[] = "";
 
 static size_t loaded_count;
 
+/* getpid() is a system call: the pid is kept here, set again in a forked
+ * child by usdt_loader_fork_child() (fork.c runs it in every child). */
+static pid_t cached_pid;
+
+pid_t usdt_loader_pid(void)
+{
+	pid_t p = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+	if (p == 0) {
+		p = getpid();
+		__atomic_store_n(&cached_pid, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
 static void list_add(struct usdt_loaded *obj)
 {
 	loaded_count++;
@@ -399,7 +413,7 @@ static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
 		if (!o->hidden && o != out && o->fd == *fd)
 			lost_descriptors++;
-	long pid = (long)getpid();
+	long pid = (long)usdt_loader_pid();
 	int rc = 0;
 	size_t moves = 0;
 	for (;;) {
@@ -457,7 +471,7 @@ static int open_ours(const uint8_t *image, size_t size, int *fd, const char *nam
 			out->base = (uintptr_t)lm->l_addr;
 			out->orig_name = lm->l_name;
 			snprintf(out->path, sizeof out->path, "%s", name != NULL ? name : out->opened);
-			out->path_fd = proc_fd_number(out->path, (long)getpid());
+			out->path_fd = proc_fd_number(out->path, (long)usdt_loader_pid());
 			lm->l_name = out->path;
 			return 0;
 		}
@@ -504,7 +518,7 @@ static void release_fd(struct usdt_loaded *obj)
 static void release_file(struct usdt_loaded *obj)
 {
 	struct stat st;
-	if (obj->file[0] != '\0' && obj->creator == getpid() && lstat(obj->file, &st) == 0 &&
+	if (obj->file[0] != '\0' && obj->creator == usdt_loader_pid() && lstat(obj->file, &st) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_dev == obj->dev && st.st_ino == obj->ino)
 		unlink(obj->file);
 	obj->file[0] = '\0';
@@ -669,7 +683,7 @@ static int load_file_in(const char *dir, const uint8_t *image, size_t size, cons
 	int fd = -1;
 	for (int tries = 0; fd < 0; tries++) {
 		random_chars(rnd, NAME_RANDOM_CHARS);
-		int n = snprintf(name, sizeof name, FILE_PREFIX "%ld-%s-%s" FILE_SUFFIX, (long)getpid(), tag, rnd);
+		int n = snprintf(name, sizeof name, FILE_PREFIX "%ld-%s-%s" FILE_SUFFIX, (long)usdt_loader_pid(), tag, rnd);
 		int m = snprintf(out->file, sizeof out->file, "%s/%s", dir, name);
 		if (n < 0 || (size_t)n >= sizeof name || m < 0 || (size_t)m >= sizeof out->file) {
 			usdt_errf(err, "%s: path too long", e);
@@ -682,7 +696,7 @@ static int load_file_in(const char *dir, const uint8_t *image, size_t size, cons
 			goto fail;
 		}
 	}
-	out->creator = getpid();
+	out->creator = usdt_loader_pid();
 	out->fd = fd;
 	if (write_all(fd, image, size) != 0) {
 		usdt_errf(err, "write(%s/%s): %s", e, name, strerror(errno));
@@ -827,6 +841,7 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
 void usdt_loader_fork_child(void)
 {
 	long pid = (long)getpid();
+	__atomic_store_n(&cached_pid, (pid_t)pid, __ATOMIC_RELAXED);
 	struct stat st;
 	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
 		if (o->hidden || o->lm == NULL)

@@ -57,6 +57,10 @@ int usdt_memfd_create(const char *name);
 /* Seal a memfd against writes, growth, shrinking and further seals. */
 int usdt_memfd_seal(int fd);
 
+/* This process's pid without a system call (kept up to date in forked
+ * children by fork.c). */
+pid_t usdt_loader_pid(void);
+
 /* dlclose and release the fd (only if it is still ours) and the file
  * (only in the process that created it). Works on a hidden object.
  * Returns 0, or -1 with a message. */
