@@ -383,9 +383,9 @@ static inline int usdt_is_enabled_inline(const usdt_probe_t *probe)
 	if (sem == NULL)        /* disabled, or more to check (twins, DTrace) */
 		return __atomic_load_n(&probe->_live, __ATOMIC_RELAXED) != NULL &&
 		       usdt_is_enabled((usdt_probe_t *)probe);
-	return *sem != 0 ||
-	       *(const volatile unsigned char *)__atomic_load_n(&probe->_site, __ATOMIC_RELAXED) !=
-	               USDT__SITE_IDLE_BYTE;
+	/* both loads at once, no branch between them */
+	return (*sem | (unsigned)(*(const volatile unsigned char *)__atomic_load_n(&probe->_site, __ATOMIC_RELAXED) ^
+	                          USDT__SITE_IDLE_BYTE)) != 0;
 #else
 	return usdt_is_enabled((usdt_probe_t *)probe);
 #endif

@@ -898,8 +898,8 @@ static inline int binding_active(const struct usdt_binding *b)
 static inline __attribute__((always_inline)) int probe_active(const usdt_probe_t *probe)
 {
 	const volatile uint16_t *sem = __atomic_load_n(&probe->_sem, __ATOMIC_ACQUIRE);
-	if (USDT_LIKELY(sem != NULL))
-		return *sem != 0 || !usdt_arch_site_idle(__atomic_load_n(&probe->_site, __ATOMIC_RELAXED));
+	if (USDT_LIKELY(sem != NULL))   /* no branch between the two loads */
+		return (*sem | !usdt_arch_site_idle(__atomic_load_n(&probe->_site, __ATOMIC_RELAXED))) != 0;
 	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
 	return b != NULL && binding_active(b);
 }
