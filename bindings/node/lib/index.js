@@ -145,8 +145,9 @@ class DTraceProvider {
     }
     let handle = null;
     if (native !== null) {
-      const uname = usdtName(name);
-      handle = native.addProbe(this[kHandle], uname, uname, types.map((t) => argKind(t)[0]));
+      // as created: libusdt publishes '-' as "__" to Linux tracers and
+      // keeps it for DTrace (usdtName is that Linux name)
+      handle = native.addProbe(this[kHandle], name, name, types.map((t) => argKind(t)[0]));
     }
     const probe = new DTraceProbe(this, name, types, handle);
     this[kProbes].set(name, probe);
