@@ -17,6 +17,7 @@
 #include "linux/dtrace_linux.h"
 #include "linux/elf_image.h"
 #include "linux/loader.h"
+#include "linux/type_note.h"
 #include "names.h"
 
 /* Longest argument spec: 32 args of "-8@%r9b"/"-8@248(%rsp)" plus spaces. */
@@ -50,7 +51,7 @@ static void make_build_id(const usdt_provider_t *provider, const struct usdt_gen
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t h = fnv1a(0xcbf29ce484222325ull, provider->name);
 	h ^= mix64(gen->nprobes);
-	h ^= mix64((uint64_t)getpid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	h ^= mix64((uint64_t)usdt_loader_pid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	h ^= mix64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
 	for (size_t i = 0; i < USDT_ELF_BUILD_ID_SIZE; i += 8) {
 		h = mix64(h);
@@ -168,7 +169,7 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	struct usdt_elf_probe *probes = calloc(n, sizeof *probes);
 	char *specs = NULL;
 	struct usdt_loaded *obj = calloc(1, sizeof *obj);
-	uint8_t *image = NULL, *stubs = NULL;
+	uint8_t *image = NULL, *stubs = NULL, *meta = NULL;
 	int rc = -1, dtrace = usdt_dtrace_wanted();
 
 	if (probes == NULL || obj == NULL) {
@@ -182,6 +183,9 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	make_build_id(provider, gen, build_id);
 	struct usdt_elf_desc desc = { .provider = provider->name, .probes = probes, .nprobes = n,
 	                              .build_id = build_id, .ro_dynamic = loader_accepts_ro_dynamic() };
+	if ((meta = usdt_type_note_build(provider, gen, &desc.meta_notes_size, err)) == NULL)
+		goto out;
+	desc.meta_notes = meta;
 	if (dtrace) {       /* DTrace stubs ride in the same object */
 		stubs = malloc(n * USDT_DTRACE_STUBS_PER_PROBE);
 		if (stubs == NULL) {
@@ -213,6 +217,7 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	rc = 0;
 out:
 	free(stubs);
+	free(meta);
 	free(image);
 	free(obj);
 	free(specs);

@@ -59,7 +59,9 @@
  *               DTrace helper device is present (linux/dtrace_linux.c)
  *               .stapsdt.base (1 byte)
  *   page        [.dynamic, without ro_dynamic], .probes (2 bytes per probe)
- *               .note.stapsdt, .shstrtab, section header table
+ *               .note.stapsdt, .note.libusdt (libusdt's type metadata,
+ *               desc->meta_notes; no tracer reads it), .shstrtab,
+ *               section header table
  *
  * ro_dynamic (glibc >= 2.35, see backend_elf.c): a PT_DYNAMIC without PF_W
  * tells ld.so not to relocate .dynamic in place, so dlopen() never touches
@@ -98,14 +100,14 @@ typedef USDT_ELF(Addr) ADDR;
 
 enum {
 	SH_NULL, SH_PROPERTY, SH_BUILDID, SH_HASH, SH_DYNSYM, SH_DYNSTR, SH_TEXT, SH_BASE,
-	SH_DYNAMIC, SH_PROBES, SH_NOTE, SH_SHSTRTAB, SH_COUNT
+	SH_DYNAMIC, SH_PROBES, SH_NOTE, SH_META, SH_SHSTRTAB, SH_COUNT
 };
 enum { PH_LOAD_RX, PH_LOAD_RW, PH_DYNAMIC, PH_NOTE, PH_NOTE_PROPERTY, PH_PROPERTY, PH_STACK, PH_COUNT };
 #define NDYN 6
 
 static const char shstrtab[] =
 	"\0.note.gnu.property\0.note.gnu.build-id\0.hash\0.dynsym\0.dynstr\0.text\0.stapsdt.base\0"
-	".dynamic\0.probes\0.note.stapsdt\0.shstrtab";
+	".dynamic\0.probes\0.note.stapsdt\0.note.libusdt\0.shstrtab";
 
 static size_t align_up(size_t v, size_t a)
 {
@@ -155,6 +157,7 @@ struct plan {
 	size_t probes_off, probes_size;
 	size_t rw_end;
 	size_t note_off, note_size;
+	size_t meta_off, meta_size;
 	size_t shstrtab_off;
 	size_t shdr_off;
 	size_t total;
@@ -206,7 +209,9 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	p->probes_size = d->nprobes * 2;
 	p->rw_end = p->probes_off + p->probes_size;
 	p->note_off = align_up(p->rw_end, 4);
-	p->shstrtab_off = p->note_off + p->note_size;
+	p->meta_off = p->note_off + p->note_size;
+	p->meta_size = d->meta_notes_size;
+	p->shstrtab_off = p->meta_off + p->meta_size;
 	p->shdr_off = align_up(p->shstrtab_off + sizeof shstrtab, 8);
 	p->total = p->shdr_off + SH_COUNT * sizeof(USDT_ELF(Shdr));
 	if (p->total > (size_t)1 << 31)
@@ -303,6 +308,8 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	set_shdr(&sh[SH_PROBES], ".probes", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
 	         p->probes_size, p->probes_off, 0, 0, 2, 0);
 	set_shdr(&sh[SH_NOTE], ".note.stapsdt", SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
+	if (p->meta_size > 0)   /* else an inactive entry (readelf fails on an empty note section) */
+		set_shdr(&sh[SH_META], ".note.libusdt", SHT_NOTE, 0, p->meta_off, p->meta_size, 0, 0, 0, 4, 0);
 	set_shdr(&sh[SH_SHSTRTAB], ".shstrtab", SHT_STRTAB, 0, p->shstrtab_off, sizeof shstrtab, 0,
 	         0, 0, 1, 0);
 	memcpy(img + p->shstrtab_off, shstrtab, sizeof shstrtab);
@@ -391,6 +398,8 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 	if (d->extra_text_size > 0)
 		memcpy(img + p.extra_off, d->extra_text, d->extra_text_size);
 	img[p.base_off] = 0;    /* .stapsdt.base: one byte, content irrelevant */
+	if (d->meta_notes_size > 0)
+		memcpy(img + p.meta_off, d->meta_notes, d->meta_notes_size);
 
 	layout->size = p.total;
 	layout->text = p.text_off;

@@ -26,6 +26,10 @@ struct usdt_elf_desc {
 	                                     stubs), or NULL */
 	size_t extra_text_size;
 	int ro_dynamic;                   /* .dynamic in the read-only segment */
+	const uint8_t *meta_notes;        /* contents of the non-allocated
+	                                     .note.libusdt section (type
+	                                     metadata, linux/type_note.h), or NULL */
+	size_t meta_notes_size;
 };
 
 #define USDT_ELF_BUILD_ID_SIZE 20

@@ -1,0 +1,157 @@
+/*
+ * type_note.c — write and read ".note.libusdt", the per-probe type
+ * metadata of a runtime ELF object (format in type_note.h). The writer runs
+ * at every enable (backend_elf.c hands the buffer to elf_image.c, which
+ * places it as a non-allocated section); the reader is used by the `usdt`
+ * command, which reads objects of other processes and therefore checks
+ * every length against the section's bounds.
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "linux/type_note.h"
+#include "usdt_internal.h"
+
+#define NOTE_ALIGN 4
+#define NOTE_HDR_SIZE (3 * sizeof(uint32_t))      /* namesz, descsz, type */
+/* A probe note's fixed part (index, argc) and a provider note's. */
+#define PROBE_FIXED (2 * sizeof(uint32_t))
+#define PROVIDER_FIXED (2 * sizeof(uint32_t))
+
+static size_t pad4(size_t v)
+{
+	return (v + NOTE_ALIGN - 1) & ~(size_t)(NOTE_ALIGN - 1);
+}
+
+static size_t note_bytes(size_t descsz)
+{
+	return NOTE_HDR_SIZE + pad4(sizeof USDT_TYPE_NOTE_OWNER) + pad4(descsz);
+}
+
+static const char *module_of(const usdt_provider_t *provider, const usdt_probedef_t *pd)
+{
+	const usdt_provider_t *owner = pd->_owner != NULL ? pd->_owner : provider;
+	return owner->module != NULL ? owner->module : "";
+}
+
+static size_t probe_desc_size(const usdt_provider_t *provider, const usdt_probedef_t *pd)
+{
+	size_t n = PROBE_FIXED + strlen(module_of(provider, pd)) + 1 + strlen(pd->function) + 1 + strlen(pd->name) + 1;
+	for (size_t a = 0; a < pd->argc; a++)
+		n += strlen(pd->types[a]) + 1;
+	return n;
+}
+
+/* Write one note header and owner; returns where the descriptor goes. */
+static uint8_t *put_head(uint8_t *q, size_t descsz, uint32_t type)
+{
+	uint32_t h[3] = { sizeof USDT_TYPE_NOTE_OWNER, (uint32_t)descsz, type };
+	memcpy(q, h, sizeof h);
+	memcpy(q + sizeof h, USDT_TYPE_NOTE_OWNER, sizeof USDT_TYPE_NOTE_OWNER);
+	return q + sizeof h + pad4(sizeof USDT_TYPE_NOTE_OWNER);
+}
+
+static uint8_t *put_str(uint8_t *q, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	memcpy(q, s, n);
+	return q + n;
+}
+
+uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
+                              char *err)
+{
+	size_t provdesc = PROVIDER_FIXED + strlen(provider->name) + 1;
+	size_t total = note_bytes(provdesc);
+	for (size_t i = 0; i < gen->nprobes; i++)
+		total += note_bytes(probe_desc_size(provider, gen->defs[i]));
+	if (total > UINT32_MAX) {
+		usdt_errf(err, "provider %s: type metadata would exceed 4 GiB", provider->name);
+		return NULL;
+	}
+	uint8_t *buf = calloc(1, total), *q;   /* zeroed: padding is 0 */
+	if (buf == NULL) {
+		usdt_errf(err, "out of memory building %zu bytes of type metadata", total);
+		return NULL;
+	}
+	uint8_t *d = put_head(buf, provdesc, USDT_NT_LIBUSDT_PROVIDER);
+	uint32_t fixed[2] = { USDT_TYPE_NOTE_VERSION, (uint32_t)gen->nprobes };
+	memcpy(d, fixed, sizeof fixed);
+	put_str(d + sizeof fixed, provider->name);
+	q = buf + note_bytes(provdesc);
+	for (size_t i = 0; i < gen->nprobes; i++) {
+		const usdt_probedef_t *pd = gen->defs[i];
+		size_t descsz = probe_desc_size(provider, pd);
+		d = put_head(q, descsz, USDT_NT_LIBUSDT_PROBE);
+		uint32_t head[2] = { (uint32_t)i, (uint32_t)pd->argc };
+		memcpy(d, head, sizeof head);
+		uint8_t *s = d + sizeof head;
+		s = put_str(s, module_of(provider, pd));
+		s = put_str(s, pd->function);
+		s = put_str(s, pd->name);
+		for (size_t a = 0; a < pd->argc; a++)
+			s = put_str(s, pd->types[a]);
+		q += note_bytes(descsz);
+	}
+	*size = total;
+	return buf;
+}
+
+/* The next NUL-terminated string in [*p, end), or NULL. */
+static const char *take_str(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *nul = memchr(*p, '\0', (size_t)(end - *p));
+	if (nul == NULL)
+		return NULL;
+	const char *s = (const char *)*p;
+	*p = nul + 1;
+	return s;
+}
+
+int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usdt_type_note *note)
+{
+	uint32_t h[3];
+	memset(note, 0, sizeof *note);
+	if (*off >= size)
+		return 0;
+	if (size - *off < sizeof h)
+		return -1;
+	memcpy(h, sec + *off, sizeof h);
+	size_t namesz = h[0], descsz = h[1];
+	size_t avail = size - *off - sizeof h;
+	if (pad4(namesz) > avail || pad4(descsz) > avail - pad4(namesz))
+		return -1;
+	const uint8_t *name = sec + *off + sizeof h;
+	const uint8_t *d = name + pad4(namesz), *end = d + descsz;
+	*off += sizeof h + pad4(namesz) + pad4(descsz);
+	if (namesz != sizeof USDT_TYPE_NOTE_OWNER || memcmp(name, USDT_TYPE_NOTE_OWNER, namesz) != 0)
+		return 1;                           /* not ours: type 0 */
+	if (h[2] == USDT_NT_LIBUSDT_PROVIDER) {
+		if (descsz < PROVIDER_FIXED)
+			return -1;
+		memcpy(&note->version, d, sizeof note->version);
+		memcpy(&note->nprobes, d + 4, sizeof note->nprobes);
+		d += PROVIDER_FIXED;
+		if ((note->provider = take_str(&d, end)) == NULL)
+			return -1;
+		note->type = h[2];
+	} else if (h[2] == USDT_NT_LIBUSDT_PROBE) {
+		if (descsz < PROBE_FIXED)
+			return -1;
+		memcpy(&note->index, d, sizeof note->index);
+		memcpy(&note->argc, d + 4, sizeof note->argc);
+		d += PROBE_FIXED;
+		if (note->argc > USDT_ARG_MAX)
+			return -1;
+		if ((note->module = take_str(&d, end)) == NULL || (note->function = take_str(&d, end)) == NULL ||
+		    (note->name = take_str(&d, end)) == NULL)
+			return -1;
+		for (uint32_t a = 0; a < note->argc; a++)
+			if ((note->types[a] = take_str(&d, end)) == NULL)
+				return -1;
+		note->type = h[2];
+	}
+	return 1;
+}

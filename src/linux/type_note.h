@@ -1,0 +1,66 @@
+/*
+ * type_note.h — the type metadata libusdt puts in every runtime ELF object:
+ * for each probe its provider, module, function, name as created and the
+ * declared C type of each argument (the canonical spelling of
+ * probedef->types[i]). Stapsdt notes only say "-4@%edi" (a signed 4-byte
+ * value); the `usdt` command (tools/usdt.c) reads this to list probes with
+ * their C types and to print each argument as what it is (a string, a
+ * pointer, an int8_t...).
+ *
+ * It lives in a non-allocated SHT_NOTE section, ".note.libusdt", after
+ * .note.stapsdt: never mapped, and no tracer looks at it (bpftrace, bcc,
+ * GDB, perf and libbpf find their notes by section name ".note.stapsdt").
+ * Format (all notes owner "libusdt", 4-byte aligned, native byte order):
+ *
+ *   0x100   provider   u32 version (1), u32 number of probe notes,
+ *                      provider name NUL
+ *   0x101   probe      u32 index (the probe's position among the
+ *                      .note.stapsdt notes, sites and semaphores), u32 argc,
+ *                      module NUL, function NUL, name as created NUL
+ *                      (with '-', where the stapsdt note has "__"),
+ *                      then argc type strings, each NUL-terminated
+ *
+ * One provider note first, then one probe note per probe in index order.
+ * Readers skip notes of other types (later versions may add some).
+ */
+#ifndef USDT_TYPE_NOTE_H
+#define USDT_TYPE_NOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "usdt.h"
+
+#define USDT_TYPE_NOTE_SECTION ".note.libusdt"
+#define USDT_TYPE_NOTE_OWNER "libusdt"
+#define USDT_TYPE_NOTE_VERSION 1
+/* Note types (not 1..n: readelf would print generic names such as NT_VERSION). */
+#define USDT_NT_LIBUSDT_PROVIDER 0x100
+#define USDT_NT_LIBUSDT_PROBE 0x101
+
+struct usdt_generation;
+
+/* Build the section contents for the probes of gen (provider: the one
+ * being published; a probe of a twin provider carries its own module).
+ * Returns a malloc'd buffer and its size, or NULL with a message in err. */
+uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
+                              char *err);
+
+/* One parsed note. Strings point into the section buffer. */
+struct usdt_type_note {
+	uint32_t type;                   /* USDT_NT_LIBUSDT_* */
+	/* provider note */
+	uint32_t version, nprobes;
+	const char *provider;
+	/* probe note */
+	uint32_t index, argc;
+	const char *module, *function, *name;
+	const char *types[USDT_ARG_MAX];
+};
+
+/* Parse the note at *off in sec[0..size) and advance *off. Returns 1 with
+ * *note filled (notes of other owners or types have type 0), 0 at the
+ * end, -1 if the section is malformed. */
+int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usdt_type_note *note);
+
+#endif
