@@ -5,7 +5,8 @@
 # LIBUSDT_DIR, one that forks after enabling (parent and child) — and
 #   - `usdt list` and `usdt list --json` (parsed by python3) show each with
 #     its provider, module, probes, declared C types and the path tracers
-#     use; "attached" flips while a bpftrace is attached and back after;
+#     use; "attached" flips while a bpftrace is attached and back after,
+#     and under a raw uprobe without a semaphore (site byte);
 #   - `usdt trace -p PID` prints the exact typed values of int8..uint64
 #     (negative for signed types), strings and pointers, for the memfd,
 #     file and forked-child process, and exits 0 on SIGINT;
@@ -23,6 +24,8 @@ PROG=$BUILD/tests/progs_shared/typed
 PM=ucmem$$ PF=ucfile$$ PK=ucfork$$
 PIDS=()
 cleanup() {
+  [ -n "${GROUP:-}" ] && [ -d "/sys/kernel/tracing/events/$GROUP" ] &&
+    { echo 0 > "/sys/kernel/tracing/events/$GROUP/enable"; echo "-:$GROUP/raw" >> /sys/kernel/tracing/uprobe_events; } 2>/dev/null
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   cleanup_lib
@@ -117,6 +120,29 @@ for _ in $(seq 50); do "$USDT" list -p "$MP" | grep -q "^  attached" || break; s
 "$USDT" list -p "$MP" | grep -q "^  attached" && fail "still attached after bpftrace exited"
 json_check "$MP:$PM:memfd:"
 ok "after bpftrace exits nothing is attached"
+
+# ---- attached through the site byte: a raw uprobe without a semaphore ----
+T=/sys/kernel/tracing
+[ -e $T/uprobe_events ] || mount -t tracefs nodev $T 2>/dev/null
+if [ -e $T/uprobe_events ]; then
+  GROUP=usdt_cmd$$
+  pc=$(readelf -nW "$MPATH" | awk '$1=="Name:" {n=$2} n=="ints3" && /Location:/ {sub(/,$/,"",$2); print $2; exit}')
+  echo "p:$GROUP/raw $MPATH:$pc" >> $T/uprobe_events || fail "tracefs refused a uprobe at $MPATH:$pc"
+  echo 1 > $T/events/$GROUP/raw/enable
+  "$USDT" list --json -p "$MP" > "$TMP/rawjson"
+  echo 0 > $T/events/$GROUP/raw/enable; echo "-:$GROUP/raw" >> $T/uprobe_events
+  python3 - "$TMP/rawjson" <<'PYEOF' || fail "raw uprobe: $(cat "$TMP/rawjson")"
+import json, sys
+p = {p["name"]: p for p in json.load(open(sys.argv[1]))[0]["probes"]}
+assert p["ints3"]["attached"] is True and p["ints3"]["semaphore"] == 0 and p["ints3"]["site_byte"] != "0x0f", p["ints3"]
+assert not any(q["attached"] for n, q in p.items() if n != "ints3")
+print(f"  ints3 under a raw uprobe: semaphore 0, site byte {p['ints3']['site_byte']}, attached")
+PYEOF
+  json_check "$MP:$PM:memfd:"
+  ok "a uprobe without a reference counter shows as attached through the site byte, and not after removal"
+elif [ "${CI:-}" = true ]; then
+  fail "no tracefs"
+fi
 
 # ---- usdt trace -p ----
 # run_trace OUT WANT-REGEX ARGS...: usdt trace in the background until OUT
