@@ -26,7 +26,8 @@
  * itself, usdt:LIB:libusdt:fire (arg0 provider, arg1 probe, arg2 argc,
  * arg3.. the probe's arguments as 64-bit words), filtered on the provider
  * and probe names, with the types taken from the running processes'
- * metadata. bpftrace before 0.24 reads only arg0..arg5: through -p the
+ * metadata; a process linked with libusdt.a carries libusdt:fire in its
+ * executable, which is then attached to as well. bpftrace before 0.24 reads only arg0..arg5: through -p the
  * first six arguments, through libusdt:fire the first three; the rest are
  * reported as not readable. SIGINT (Ctrl-C, or kill) stops bpftrace and
  * usdt exits 0.
@@ -475,6 +476,7 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 		return;
 	struct mapping *maps = NULL;
 	size_t nmaps = 0;
+	int maps_lib = 0;        /* the process maps a libusdt.so */
 	while (fgets(line, sizeof line, f) != NULL) {
 		unsigned long long start, end, offset, inode;
 		unsigned maj, min;
@@ -486,8 +488,10 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 		char *p = line + pos;
 		p[strcspn(p, "\n")] = '\0';
 		enum strategy st;
-		if (is_lib_path(p) && libs != NULL)
+		if (is_lib_path(p) && libs != NULL) {
 			add_lib(libs, p, makedev(maj, min), (ino_t)inode);
+			maps_lib = 1;
+		}
 		if (!is_object_path(p, &st))
 			continue;
 		size_t i;
@@ -509,6 +513,7 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 	if (nmaps == 0)
 		return;
 
+	size_t nbefore = objs->n;
 	/* the descriptors, once */
 	struct fdent *fds = NULL;
 	size_t nfds = 0;
@@ -589,6 +594,18 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 		close(memfd);
 	free(fds);
 	free(maps);
+	/* linked with libusdt.a: libusdt:fire is in the executable itself */
+	if (libs != NULL && !maps_lib && objs->n > nbefore) {
+		char exe[PATH_BYTES];
+		struct stat st;
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+		ssize_t n = readlink(path, exe, sizeof exe - 1);
+		if (n > 0 && stat(path, &st) == 0) {
+			exe[n] = '\0';
+			if (strstr(exe, " (deleted)") == NULL && has_fire_probe(exe))
+				add_lib(libs, exe, st.st_dev, st.st_ino);
+		}
+	}
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -1142,7 +1159,7 @@ static int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "%s: tracing system-wide through", prog);
 		for (size_t i = 0; i < use.n; i++)
 			fprintf(stderr, " %s", use.path[i]);
-		fprintf(stderr, " (processes using another copy of libusdt, or libusdt.a, are not seen)\n");
+		fprintf(stderr, " (processes started later are seen if they use one of these files)\n");
 		free(use.path);
 		free(use.dev);
 		free(use.ino);
