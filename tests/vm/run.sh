@@ -23,7 +23,7 @@ mkfs.ext4 -q -F -d "$work/src" "$work/src.img" 256M
 log=$work/console.log
 set +e
 timeout "$VM_TIMEOUT" qemu-system-aarch64 -M virt -accel tcg,thread=multi -cpu cortex-a72 -smp "$VM_CPUS" -m "$VM_MEM" \
-  -nographic -no-reboot -kernel "$CACHE/vmlinuz" -initrd "$CACHE/initrd.img" \
+  -nographic -no-reboot -nic none -kernel "$CACHE/vmlinuz" -initrd "$CACHE/initrd.img" \
   -append "console=ttyAMA0 root=/dev/vda rw panic=-1 quiet" \
   -drive file="$CACHE/rootfs.img",format=raw,if=virtio,snapshot=on \
   -drive file="$work/src.img",format=raw,if=virtio,readonly=on </dev/null 2>&1 | tee "$log" | grep -E --line-buffered '^(PASS|FAIL|SKIP|guest:|[0-9]+ passed|    \|)'
