@@ -70,6 +70,8 @@
 #define BPFTRACE_WIDE_MINOR 24
 #define BPFTRACE_ARGS_OLD 6
 #define BPFTRACE_ARGS_WIDE 12
+/* Bytes of `bpftrace --version` / `--help` output examined. */
+#define BPFTRACE_OUTPUT_MAX 8192
 /* libusdt:fire: the probe's arguments start at arg3, nine of them. */
 #define FIRE_FIRST_ARG 3
 #define FIRE_WORDS 9
@@ -762,8 +764,9 @@ static int target_match(const struct target *t, const char *provider, const char
 	return fnmatch(t->provider, provider, 0) == 0 && (t->probe[0] == '\0' || fnmatch(t->probe, probe, 0) == 0);
 }
 
-/* bpftrace's version, as major*1000 + minor, or -1 (not found), -2 (no version). */
-static int bpftrace_version(const char *bpftrace)
+/* Run `bpftrace ARG` and keep the start of its output (stdout and
+ * stderr) in out. Returns 0, or -1 when it could not be run. */
+static int run_capture(const char *bpftrace, const char *arg, char *out, size_t outsize)
 {
 	int pfd[2];
 	if (pipe(pfd) != 0)
@@ -776,28 +779,49 @@ static int bpftrace_version(const char *bpftrace)
 		dup2(pfd[1], 2);
 		close(pfd[0]);
 		close(pfd[1]);
-		execlp(bpftrace, bpftrace, "--version", (char *)NULL);
+		execlp(bpftrace, bpftrace, arg, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
-	char out[256];
 	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof out - 1 && ((r = read(pfd[0], out + n, sizeof out - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-		if (r > 0)
+	char sink[512];
+	for (;;) {          /* read to the end, keep what fits */
+		ssize_t r = n < outsize - 1 ? read(pfd[0], out + n, outsize - 1 - n) : read(pfd[0], sink, sizeof sink);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (n < outsize - 1)
 			n += (size_t)r;
+	}
 	out[n] = '\0';
 	close(pfd[0]);
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -1 : 0;
+}
+
+/* bpftrace's version, as major*1000 + minor, or -1 (not found), -2 (no version). */
+static int bpftrace_version(const char *bpftrace)
+{
+	char out[BPFTRACE_OUTPUT_MAX];
+	if (run_capture(bpftrace, "--version", out, sizeof out) != 0)
 		return -1;
 	const char *v = strstr(out, "v");
 	int major, minor;
 	if (v == NULL || sscanf(v + 1, "%d.%d", &major, &minor) != 2)
 		return -2;
 	return major * 1000 + minor;
+}
+
+/* Does this bpftrace take --no-warnings? (0.17 warns "Addrspace mismatch"
+ * on str(arg0) of usdt probes in predicates, harmlessly.) */
+static int bpftrace_has_no_warnings(const char *bpftrace)
+{
+	char out[BPFTRACE_OUTPUT_MAX];
+	return run_capture(bpftrace, "--help", out, sizeof out) == 0 && strstr(out, "--no-warnings") != NULL;
 }
 
 /* One printf argument and its conversion, for argument `a` of p read as
@@ -1170,7 +1194,16 @@ static int cmd_trace(int argc, char **argv)
 	}
 	char pidarg[16];
 	snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
-	char *args[] = { (char *)bpftrace, "-B", "none", "-e", prog_text.s, pid > 0 ? "-p" : NULL, pidarg, NULL };
+	char *args[8] = { (char *)bpftrace, "-B", "none" }, **a = args + 3;
+	if (bpftrace_has_no_warnings(bpftrace))
+		*a++ = "--no-warnings";
+	*a++ = "-e";
+	*a++ = prog_text.s;
+	if (pid > 0) {
+		*a++ = "-p";
+		*a++ = pidarg;
+	}
+	*a = NULL;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
