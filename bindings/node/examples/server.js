@@ -1,6 +1,6 @@
 // An HTTP server with dtrace-provider style probes; trace it with bpftrace (see README.md).
 const http = require('http');
-const d = require('usdt');                    // or require('dtrace-provider') installed as an alias
+const d = require('libusdt');               // or require('dtrace-provider') installed as an alias
 
 const dtp = d.createDTraceProvider('myserver');
 const start = dtp.addProbe('request-start', 'int', 'char *');

@@ -35,7 +35,7 @@ if (bundled && fs.existsSync(bundled)) {
 console.log('> ' + [cmd, ...argv].join(' '));
 const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: path.join(__dirname, '..') });
 if (r.error) {
-  console.error('usdt: cannot run node-gyp (' + r.error.message + '); install it: npm install -g node-gyp');
+  console.error('libusdt: cannot run node-gyp (' + r.error.message + '); install it: npm install -g node-gyp');
   process.exit(1);
 }
 process.exit(r.status === null ? 1 : r.status);
