@@ -339,6 +339,7 @@ static void parse_meta(const uint8_t *img, const struct section *sec, struct obj
 {
 	size_t off = 0;
 	struct usdt_type_note nt;
+	memset(&nt, 0, sizeof nt);     /* short notes read the previous one */
 	int rc;
 	while ((rc = usdt_type_note_next(img + sec->off, sec->size, &off, &nt)) > 0) {
 		if (nt.type == USDT_NT_LIBUSDT_PROBE && nt.index < o->nprobes) {

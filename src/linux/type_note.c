@@ -60,43 +60,86 @@ static uint8_t *put_str(uint8_t *q, const char *s)
 	return q + n;
 }
 
+/* Same module, function and argument types as the previous probe? Types
+ * are compared by address first: probedef->types[] point at the type
+ * table's canonical spellings. */
+static int same_shape(const usdt_provider_t *provider, const usdt_probedef_t *a, const usdt_probedef_t *b)
+{
+	if (a->argc != b->argc)
+		return 0;
+	const char *ma = module_of(provider, a), *mb = module_of(provider, b);
+	if ((ma != mb && strcmp(ma, mb) != 0) || (a->function != b->function && strcmp(a->function, b->function) != 0))
+		return 0;
+	for (size_t i = 0; i < a->argc; i++)
+		if (a->types[i] != b->types[i] && strcmp(a->types[i], b->types[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Zero the padding after a descriptor of descsz bytes written at d. */
+static void pad_desc(uint8_t *d, size_t descsz)
+{
+	memset(d + descsz, 0, pad4(descsz) - descsz);
+}
+
 uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
                               char *err)
 {
+	size_t n = gen->nprobes;
 	size_t provdesc = PROVIDER_FIXED + strlen(provider->name) + 1;
 	size_t total = note_bytes(provdesc);
-	for (size_t i = 0; i < gen->nprobes; i++)
-		total += note_bytes(probe_desc_size(provider, gen->defs[i]));
+	/* pass 1: each probe's descriptor size; 0 in *same* marks a full note */
+	size_t *descsz = malloc((n ? n : 1) * sizeof *descsz);
+	uint8_t *same = malloc(n ? n : 1);
+	if (descsz == NULL || same == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		const usdt_probedef_t *pd = gen->defs[i];
+		same[i] = i > 0 && same_shape(provider, pd, gen->defs[i - 1]);
+		descsz[i] = same[i] ? PROBE_FIXED + strlen(pd->name) + 1 : probe_desc_size(provider, pd);
+		total += note_bytes(descsz[i]);
+	}
 	if (total > UINT32_MAX) {
 		usdt_errf(err, "provider %s: type metadata would exceed 4 GiB", provider->name);
-		return NULL;
+		goto fail;
 	}
-	uint8_t *buf = calloc(1, total), *q;   /* zeroed: padding is 0 */
-	if (buf == NULL) {
-		usdt_errf(err, "out of memory building %zu bytes of type metadata", total);
-		return NULL;
-	}
+	uint8_t *buf = malloc(total), *q;
+	if (buf == NULL)
+		goto nomem;
 	uint8_t *d = put_head(buf, provdesc, USDT_NT_LIBUSDT_PROVIDER);
-	uint32_t fixed[2] = { USDT_TYPE_NOTE_VERSION, (uint32_t)gen->nprobes };
+	uint32_t fixed[2] = { USDT_TYPE_NOTE_VERSION, (uint32_t)n };
 	memcpy(d, fixed, sizeof fixed);
 	put_str(d + sizeof fixed, provider->name);
+	pad_desc(d, provdesc);
 	q = buf + note_bytes(provdesc);
-	for (size_t i = 0; i < gen->nprobes; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
-		size_t descsz = probe_desc_size(provider, pd);
-		d = put_head(q, descsz, USDT_NT_LIBUSDT_PROBE);
+		d = put_head(q, descsz[i], same[i] ? USDT_NT_LIBUSDT_PROBE_SAME : USDT_NT_LIBUSDT_PROBE);
 		uint32_t head[2] = { (uint32_t)i, (uint32_t)pd->argc };
 		memcpy(d, head, sizeof head);
 		uint8_t *s = d + sizeof head;
-		s = put_str(s, module_of(provider, pd));
-		s = put_str(s, pd->function);
-		s = put_str(s, pd->name);
-		for (size_t a = 0; a < pd->argc; a++)
-			s = put_str(s, pd->types[a]);
-		q += note_bytes(descsz);
+		if (same[i]) {
+			memcpy(s, pd->name, descsz[i] - PROBE_FIXED);
+		} else {
+			s = put_str(s, module_of(provider, pd));
+			s = put_str(s, pd->function);
+			s = put_str(s, pd->name);
+			for (size_t a = 0; a < pd->argc; a++)
+				s = put_str(s, pd->types[a]);
+		}
+		pad_desc(d, descsz[i]);
+		q += note_bytes(descsz[i]);
 	}
+	free(descsz);
+	free(same);
 	*size = total;
 	return buf;
+nomem:
+	usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
+fail:
+	free(descsz);
+	free(same);
+	return NULL;
 }
 
 /* The next NUL-terminated string in [*p, end), or NULL. */
@@ -113,6 +156,7 @@ static const char *take_str(const uint8_t **p, const uint8_t *end)
 int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usdt_type_note *note)
 {
 	uint32_t h[3];
+	struct usdt_type_note prev = *note;     /* for a "same as previous" note */
 	memset(note, 0, sizeof *note);
 	if (*off >= size)
 		return 0;
@@ -152,6 +196,18 @@ int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usd
 			if ((note->types[a] = take_str(&d, end)) == NULL)
 				return -1;
 		note->type = h[2];
+	} else if (h[2] == USDT_NT_LIBUSDT_PROBE_SAME) {
+		if (descsz < PROBE_FIXED || prev.module == NULL)
+			return -1;
+		memcpy(&note->index, d, sizeof note->index);
+		memcpy(&note->argc, d + 4, sizeof note->argc);
+		d += PROBE_FIXED;
+		if (note->argc != prev.argc || (note->name = take_str(&d, end)) == NULL)
+			return -1;
+		note->module = prev.module;
+		note->function = prev.function;
+		memcpy(note->types, prev.types, sizeof note->types);
+		note->type = USDT_NT_LIBUSDT_PROBE;
 	}
 	return 1;
 }

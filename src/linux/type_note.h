@@ -12,13 +12,20 @@
  * GDB, perf and libbpf find their notes by section name ".note.stapsdt").
  * Format (all notes owner "libusdt", 4-byte aligned, native byte order):
  *
- *   0x100   provider   u32 version (1), u32 number of probe notes,
- *                      provider name NUL
- *   0x101   probe      u32 index (the probe's position among the
- *                      .note.stapsdt notes, sites and semaphores), u32 argc,
- *                      module NUL, function NUL, name as created NUL
- *                      (with '-', where the stapsdt note has "__"),
- *                      then argc type strings, each NUL-terminated
+ *   0x75736401  provider  u32 version (1), u32 number of probe notes,
+ *                         provider name NUL
+ *   0x75736402  probe     u32 index (the probe's position among the
+ *                         .note.stapsdt notes, sites and semaphores),
+ *                         u32 argc, module NUL, function NUL, name as
+ *                         created NUL (with '-', where the stapsdt note
+ *                         has "__"), then argc type strings, each
+ *                         NUL-terminated
+ *   0x75736403  probe,    u32 index, u32 argc, name as created NUL: the
+ *               short     module, function and types of the previous
+ *                         probe note (providers declare many probes of a
+ *                         few shapes: this keeps enabling 1000 probes
+ *                         within a few percent of what it cost without
+ *                         the metadata)
  *
  * One provider note first, then one probe note per probe in index order.
  * Readers skip notes of other types (later versions may add some).
@@ -34,9 +41,11 @@
 #define USDT_TYPE_NOTE_SECTION ".note.libusdt"
 #define USDT_TYPE_NOTE_OWNER "libusdt"
 #define USDT_TYPE_NOTE_VERSION 1
-/* Note types (not 1..n: readelf would print generic names such as NT_VERSION). */
-#define USDT_NT_LIBUSDT_PROVIDER 0x100
-#define USDT_NT_LIBUSDT_PROBE 0x101
+/* Note types: "usd" and a number (readelf gives small values such as 1, 2
+ * and 0x100 generic names: NT_VERSION, NT_ARCH, OPEN). */
+#define USDT_NT_LIBUSDT_PROVIDER 0x75736401
+#define USDT_NT_LIBUSDT_PROBE 0x75736402
+#define USDT_NT_LIBUSDT_PROBE_SAME 0x75736403
 
 struct usdt_generation;
 
@@ -59,8 +68,11 @@ struct usdt_type_note {
 };
 
 /* Parse the note at *off in sec[0..size) and advance *off. Returns 1 with
- * *note filled (notes of other owners or types have type 0), 0 at the
- * end, -1 if the section is malformed. */
+ * *note filled (notes of other owners or types have type 0; a short 0x75736403
+ * note is returned as a full USDT_NT_LIBUSDT_PROBE), 0 at the end, -1 if
+ * the section is malformed. Pass the same *note, zeroed before the first
+ * call, every time: a short note takes its module, function and types
+ * from the previous call's probe note. */
 int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usdt_type_note *note);
 
 #endif
