@@ -453,7 +453,7 @@ nomem:
 #define RETIRE_SPINS 256     /* polls of a reader about to leave, first */
 /* Deferred objects at most (each holds its mappings and its dlopen name):
  * beyond that a writer waits for the readers after all. */
-#define PENDING_MAX 128
+#define PENDING_MAX 1024
 
 struct retired {
 	struct usdt_generation *gen;
