@@ -74,11 +74,17 @@ class Errors(unittest.TestCase):
 
 
 class Arguments(unittest.TestCase):
+    # Untraced, fire() checks only the number of arguments; types and ranges
+    # are checked when traced, by check(), and on every fire of a strict
+    # probe: the range/type tests use strict probes and check().
     @classmethod
     def setUpClass(cls):
         cls.prov = usdt.Provider("pyargs")
-        cls.p = cls.prov.add_probe("p", "int8_t", "uint16_t", "char *", "int64_t", "uint64_t", "bool")
+        types = ("int8_t", "uint16_t", "char *", "int64_t", "uint64_t", "bool")
+        cls.p = cls.prov.add_probe("p", *types)
         cls.ptr = cls.prov.add_probe("ptr", "void *", "const char*")
+        cls.sp = cls.prov.add_probe("sp", *types, strict=True)
+        cls.sptr = cls.prov.add_probe("sptr", "void *", "const char*", strict=True)
         cls.prov.enable()
 
     @classmethod
@@ -87,38 +93,62 @@ class Arguments(unittest.TestCase):
 
     def test_good(self):
         # no tracer attached: checked, not seen
-        self.assertFalse(self.p.fire(-128, 65535, "s", -(1 << 63), (1 << 64) - 1, True))
-        self.assertFalse(self.p.fire(127, 0, b"b", (1 << 63) - 1, 0, 0))
-        self.assertFalse(self.p.fire(0, 0, None, 0, 0, False))
-        self.assertFalse(self.ptr.fire(None, None))
-        self.assertFalse(self.ptr.fire(0xdeadbeef, "x"))
+        for p, ptr in ((self.p, self.ptr), (self.sp, self.sptr)):
+            self.assertFalse(p.fire(-128, 65535, "s", -(1 << 63), (1 << 64) - 1, True))
+            self.assertFalse(p.fire(127, 0, b"b", (1 << 63) - 1, 0, 0))
+            self.assertFalse(p.fire(0, 0, None, 0, 0, False))
+            self.assertFalse(ptr.fire(None, None))
+            self.assertFalse(ptr.fire(0xdeadbeef, "x"))
+            p.check(127, 0, b"b", (1 << 63) - 1, 0, 0)
+            self.assertFalse(p.fire(0, 0, None, 0, 0, False))
 
     def test_count(self):
-        with self.assertRaises(TypeError):
-            self.p.fire()
-        with self.assertRaises(TypeError):
-            self.p.fire(1, 2, "s", 4, 5, True, 7)
+        for p in (self.p, self.sp):
+            with self.assertRaises(TypeError):
+                p.fire()
+            with self.assertRaises(TypeError):
+                p.fire(1, 2, "s", 4, 5, True, 7)
+            with self.assertRaises(TypeError):
+                p.check(1, 2, "s", 4, 5)
+            with self.assertRaises(TypeError):
+                p.fire(a0=1, a1=2, a2="s", a3=4, a4=5, a5=True)
 
     def test_range(self):
         for bad in ((128, 0, "", 0, 0, 0), (-129, 0, "", 0, 0, 0), (0, 65536, "", 0, 0, 0),
                     (0, -1, "", 0, 0, 0), (0, 0, "", 1 << 63, 0, 0), (0, 0, "", 0, 1 << 64, 0),
                     (0, 0, "", 0, -1, 0), (0, 0, "", 0, 0, 2)):
             with self.assertRaises(OverflowError, msg=repr(bad)):
-                self.p.fire(*bad)
+                self.sp.fire(*bad)
+            with self.assertRaises(OverflowError, msg=repr(bad)):
+                self.p.check(*bad)
+            self.assertFalse(self.p.fire(*bad))     # untraced: count only
         with self.assertRaises(OverflowError):
-            self.ptr.fire(-1, "")
+            self.sptr.fire(-1, "")
 
     def test_types(self):
         for bad in ((1.5, 0, "", 0, 0, 0), ("1", 0, "", 0, 0, 0), (None, 0, "", 0, 0, 0),
                     (0, 0, 5, 0, 0, 0), (0, 0, [], 0, 0, 0)):
             with self.assertRaises(TypeError, msg=repr(bad)):
-                self.p.fire(*bad)
+                self.sp.fire(*bad)
+            with self.assertRaises(TypeError, msg=repr(bad)):
+                self.p.check(*bad)
         with self.assertRaises(ValueError):
-            self.p.fire(0, 0, "a\0b", 0, 0, 0)
+            self.sp.fire(0, 0, "a\0b", 0, 0, 0)
 
     def test_enabled_without_tracer(self):
         self.assertFalse(self.p.enabled)
         self.assertTrue(self.prov.is_enabled)
+
+    def test_fast_path_in_use(self):
+        # on CPython >= 3.11 / x86_64 or aarch64 the untraced decision is pure
+        # Python; it must agree with libusdt's usdt_is_enabled()
+        import platform
+        if sys.implementation.name == "cpython" and sys.version_info >= (3, 11) and \
+                platform.machine() in ("x86_64", "aarch64") and getattr(sys, "_is_gil_enabled", lambda: True)():
+            self.assertTrue(usdt.FAST_PATH)
+        from usdt import _lib
+        self.assertEqual(_lib.usdt_is_enabled(self.p._obj), 0)
+        self.assertTrue(self.p._semp)          # alone under its name: inline pointers set
 
 
 class Lifecycle(unittest.TestCase):

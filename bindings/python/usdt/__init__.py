@@ -20,6 +20,8 @@ libusdt's message.
 """
 import ctypes
 import operator
+import os
+import sys
 import threading
 
 from . import _lib
@@ -161,12 +163,32 @@ class Provider:
                 return p
         raise KeyError(name)
 
+    def _change(self, fn, *args):
+        # Every libusdt call that changes this provider goes through here
+        # (with the GIL held, see _lib). Its probes' site views (the
+        # untraced fast path, see Probe) read a static idle byte while the
+        # call may unmap the object they point into, and are pointed at the
+        # new sites afterwards.
+        probes = list(self._probes)
+        for p in probes:
+            p._set_site(_IDLE_SITE)
+        try:
+            return fn(*args)
+        finally:
+            for p in probes:
+                p._refresh_site()
+
     # -- probes -----------------------------------------------------------
-    def add_probe(self, name, *types, function=None):
+    def add_probe(self, name, *types, function=None, strict=None):
         """Add a probe with argument types (libusdt C type strings). Returns a Probe.
 
         Allowed while the provider is enabled (the probe is live at once).
+        strict=True checks the arguments' types and ranges on every fire(),
+        traced or not (default: only when traced; $USDT_PY_STRICT=1 makes
+        True the default).
         """
+        if strict is None:
+            strict = os.environ.get("USDT_PY_STRICT", "0") not in ("", "0")
         bname = _name_arg("probe name", name)
         bfunc = _name_arg("function name", function, optional=True)
         if len(types) > ARG_MAX:
@@ -178,12 +200,13 @@ class Provider:
             pd = _lib.usdt_create_probe(bfunc, bname, len(btypes), arr if btypes else None)
             if not pd:
                 raise _last_error()
-            if _lib.usdt_provider_add_probe(prov, pd) != 0:
+            if self._change(_lib.usdt_provider_add_probe, prov, pd) != 0:
                 err = self._error()
                 _lib.usdt_probe_release(pd)
                 raise err
-            probe = Probe(self, pd, bname.decode(), None if bfunc is None else bfunc.decode(),
-                          tuple(t.decode() for t in btypes))
+            probe = _probe_class(len(btypes), strict)(
+                self, pd, bname.decode(), None if bfunc is None else bfunc.decode(),
+                          tuple(t.decode() for t in btypes), strict)
             self._probes.append(probe)
             return probe
 
@@ -193,7 +216,7 @@ class Provider:
             prov = self._live()
             if not isinstance(probe, Probe) or probe._provider is not self or probe._pd is None:
                 raise ValueError("probe is not part of provider %r" % self.name)
-            if _lib.usdt_provider_remove_probe(prov, probe._pd) != 0:
+            if self._change(_lib.usdt_provider_remove_probe, prov, probe._pd) != 0:
                 raise self._error()
             self._probes.remove(probe)
             probe._provider = None
@@ -202,14 +225,14 @@ class Provider:
     def enable(self):
         """Make the probes visible to tracers. Enabling twice is harmless."""
         with self._lock:
-            if _lib.usdt_provider_enable(self._live()) != 0:
+            if self._change(_lib.usdt_provider_enable, self._live()) != 0:
                 raise self._error()
         return self
 
     def disable(self):
         """Hide the probes from tracers; fire() does nothing until enable()."""
         with self._lock:
-            if _lib.usdt_provider_disable(self._live()) != 0:
+            if self._change(_lib.usdt_provider_disable, self._live()) != 0:
                 raise self._error()
         return self
 
@@ -218,7 +241,7 @@ class Provider:
         with self._lock:
             ptr, self._ptr = self._ptr, None
             if ptr is not None:
-                _lib.usdt_provider_free(ptr)
+                self._change(_lib.usdt_provider_free, ptr)
 
     free = close
 
@@ -242,15 +265,141 @@ class Provider:
         return "<usdt.Provider %r %s, %d probes>" % (getattr(self, "name", "?"), state, len(self._probes))
 
 
-class Probe:
-    """A probe of a Provider (made by Provider.add_probe)."""
+# -- the untraced fast path -----------------------------------------------
+#
+# Deciding "no tracer" must cost a small multiple of an empty Python call,
+# so it is made in pure Python, like usdt_is_enabled_inline() in usdt.h:
+# the probe object (struct usdt_probe, type-stable memory: never freed)
+# holds _sem, the address of the probe's 16-bit semaphore, and _site, the
+# address of its probe site, whose first byte is the idle nop's unless a
+# tracer put a breakpoint there; libusdt:fire's system-wide semaphore
+# (usdt_system_semaphore()) is the third word. When all three read idle,
+# nothing is traced and fire() returns False after checking only the
+# argument count. Anything else (a tracer, _sem NULL because the provider
+# is disabled or shares its name with another one) goes to libusdt's own
+# usdt_is_enabled(), which decides exactly.
+#
+# Safety. The semaphore and site live in the provider's object, which a
+# disable or rebuild unmaps: the check must never read them after that.
+#  - Every libusdt call that changes a provider is made by this package,
+#    with the GIL held (_lib loads libusdt with ctypes.PyDLL): for other
+#    Python threads it happens between two bytecodes, all at once.
+#  - The semaphore: _semp is a ctypes pointer whose storage IS the probe
+#    object's _sem field, so `_semp[0]` loads the current _sem and
+#    dereferences it in one bytecode (a NULL _sem raises ValueError). Only
+#    the provider's own calls make _sem non-NULL (usdt.h); when another
+#    provider of the same name clears it, the object stays mapped.
+#  - The site: `sitev`, a memoryview of the site byte that this package
+#    took after the provider's last change (Provider._change). Before each
+#    change it is replaced by a static idle byte, so a view of an object
+#    that the change unmaps is never used after it (during a change, a
+#    breakpoint on the site is not seen: the answer is momentarily
+#    "untraced", as it may be anyway while a tracer attaches).
+#  - The remaining window is between loading `sitev` and indexing it: two
+#    adjacent bytecodes with no call, jump or allocation between them, and
+#    CPython (3.11 and later) switches threads, runs signal handlers and
+#    collects garbage only at calls, backward jumps and function entries.
+#    tests/test_threads.py changes providers from threads and a signal
+#    handler while other threads fire.
+# Elsewhere (CPython before 3.11, free-threaded builds, other
+# implementations, an architecture whose idle byte is not known, an older
+# libusdt) every check calls usdt_is_enabled(): correct, just slower.
+def _idle_byte():
+    import platform
+    m = platform.machine().lower()
+    if m in ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"):
+        return 0x0f                         # USDT__SITE_IDLE_BYTE in usdt.h
+    if m in ("aarch64", "arm64") and ctypes.sizeof(ctypes.c_void_p) == 8 and sys.byteorder == "little":
+        return 0x1f
+    return None
 
-    def __init__(self, provider, pd, name, function, types):
+
+def _fast_path_ok():
+    # CPython 3.11 only, for now: the threaded test (tests/test_threads.py)
+    # crashed under 3.12.1 in about 1 run of 8 (not understood yet), so
+    # other versions take the safe path until it is.
+    impl = sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11)
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return (impl and gil and _lib.usdt_system_semaphore is not None and _idle_byte() is not None
+            and os.environ.get("USDT_PY_FAST", "1") != "0")
+
+
+FAST_PATH = _fast_path_ok()
+IDLE = _idle_byte() if FAST_PATH else 0
+if FAST_PATH:
+    # memoryviews read faster than ctypes objects; this address never changes
+    _SYSTEM_SEM = memoryview((ctypes.c_char * 2).from_address(_lib.usdt_system_semaphore())).cast("B").cast("H")
+else:
+    _SYSTEM_SEM = None
+_IDLE_SITE = memoryview(bytearray([IDLE])).cast("B")
+_SEM_OFF = _lib.usdt_probe_t._sem.offset
+_SITE_OFF = _lib.usdt_probe_t._site.offset
+_LIVE_OFF = _lib.usdt_probe_t._live.offset
+_U16_P = ctypes.POINTER(ctypes.c_uint16)
+_fire_code = {}
+
+
+_probe_classes = {}
+
+
+def _probe_class(argc, strict):
+    """The Probe subclass for probes of argc arguments: its fire() takes
+    exactly argc positional arguments (the count check is Python's own) and
+    returns False at once while nothing is traced. A method of the class,
+    not an attribute of the instance, so that CPython specialises the
+    probe.fire lookup; one class per (argc, strict), shared by probes."""
+    key = (argc, bool(strict))
+    cls = _probe_classes.get(key)
+    if cls is not None:
+        return cls
+    params = ", ".join("a%d" % i for i in range(argc))
+    sig = "self" + (", " + params if argc else "") + (", /" if sys.version_info >= (3, 8) else "")
+    tup = "(" + params + ("," if argc == 1 else "") + ")"
+    body = []
+    if strict:
+        body.append("    self._convert(%s)" % tup)
+    if FAST_PATH:
+        body += [
+            "    try:",
+            "        if not self._semp[0] and self._sitev[0] == %d and not _SYSTEM_SEM[0]:" % IDLE,
+            "            return False",
+            "    except ValueError:      # _sem is NULL: disabled, released, or ask libusdt",
+            "        if not self._livev.value:",
+            "            return False",
+        ]
+    body.append("    return self._fire_traced(%s)" % tup)
+    src = "def fire(%s):\n%s\n" % (sig, "\n".join(body))
+    ns = {"_SYSTEM_SEM": _SYSTEM_SEM}
+    exec(compile(src, "<usdt Probe.fire/%d>" % argc, "exec"), ns)
+    fire = ns["fire"]
+    fire.__qualname__ = "Probe.fire"
+    fire.__doc__ = Probe._fire_doc
+    cls = type("Probe", (Probe,), {"fire": fire, "__slots__": (), "__module__": __name__,
+                                   "__doc__": Probe.__doc__})
+    _probe_classes[key] = cls
+    return cls
+
+
+_NULL_U16_P = _U16_P()                  # what a released probe reads as _sem
+_NULL_VOID = ctypes.c_void_p()
+
+
+class Probe:
+    """A probe of a Provider (made by Provider.add_probe).
+
+    probe.fire(*args) returns False after checking only the number of
+    arguments while no tracer is attached (a small multiple of an empty
+    Python call); their types and ranges are checked when a tracer is
+    attached (or on every call for a probe added with strict=True).
+    """
+
+    def __init__(self, provider, pd, name, function, types, strict=False):
         self._provider = provider
         self._pd = pd                       # holds the creator's reference
         self.name = name
         self.function = function
         self.types = types
+        self.strict = bool(strict)
         conv = []
         for t in types:
             norm = _normalise(t)
@@ -267,23 +416,52 @@ class Probe:
             conv.append((kind, lo, hi))
         self._conv = tuple(conv)
         self._argv_type = ctypes.c_char_p * max(1, len(types))
+        # the probe object: never freed, never moves (src/probe_pool.h)
+        obj = pd.contents._probe
+        self._obj = obj
+        self._raw = _lib.usdt_probe_t.from_address(obj)
+        self._semp = _U16_P.from_address(obj + _SEM_OFF)      # aliases probe->_sem
+        self._livev = ctypes.c_void_p.from_address(obj + _LIVE_OFF)
+        self._sitev = _IDLE_SITE
+        self._refresh_site()
+
+    def _set_site(self, view):
+        self._sitev = view
+
+    def _refresh_site(self):
+        # after a change of the provider (see the fast path notes): a view
+        # of the site byte while the provider holds the inline pointers
+        raw = self._raw
+        site = raw._site
+        if raw._sem and site:
+            self._set_site(memoryview((ctypes.c_char * 1).from_address(site)).cast("B"))
+        else:
+            self._set_site(_IDLE_SITE)
 
     def _probe_ptr(self):
-        pd = self._pd
-        if pd is None:
-            return None
-        return pd.contents.probe            # NULL while the provider is disabled
+        return self._obj if self._pd is not None else None
 
     @property
     def enabled(self):
         """True while a tracer is attached to this probe (cheap; use it to skip
         building costly arguments)."""
-        p = self._probe_ptr()
-        return bool(p) and _lib.usdt_is_enabled(p) != 0
+        if FAST_PATH:
+            try:
+                if not self._semp[0] and self._sitev[0] == IDLE and not _SYSTEM_SEM[0]:
+                    return False
+            except ValueError:                # _sem NULL (see the fast path notes)
+                if not self._livev.value:
+                    return False
+        return self._pd is not None and _lib.usdt_is_enabled(self._obj) != 0
 
     @property
     def provider(self):
         return self._provider
+
+    def check(self, *args):
+        """Check args against the declared types as a traced fire() does
+        (TypeError, ValueError or OverflowError), without firing."""
+        self._convert(args)
 
     def _convert(self, args):
         """Check args against the declared types; return the values for the
@@ -322,28 +500,35 @@ class Probe:
             out[i] = a & _MASK64
         return out
 
-    def fire(self, *args):
-        """Fire the probe with one argument per declared type.
-
-        The arguments are always checked (so mistakes show without a tracer);
-        returns True if a tracer was attached and saw the fire, else False.
-        """
-        values = self._convert(args)
-        pd = self._pd
-        p = pd.contents.probe if pd is not None else None    # NULL while disabled
-        if not p or not _lib.usdt_is_enabled(p):
+    def _fire_traced(self, args):
+        # the slow path: libusdt decides; arguments are checked in full
+        obj = self._obj
+        if self._pd is None or not _lib.usdt_is_enabled(obj):
             return False
+        values = self._convert(args)
         # a char * array: ints are stored as addresses/words, bytes as
         # pointers to their buffers, kept alive by the array during the call
         argv = self._argv_type(*values)
-        _lib.usdt_fire_probe(p, len(values), argv)
+        _lib.usdt_fire_probe(obj, len(values), argv)
         return True
+
+    _fire_doc = """Fire the probe with one argument per declared type.
+
+        Returns True if a tracer was attached and saw the fire, else False.
+        Untraced, only the number of arguments is checked (TypeError);
+        traced (or strict), their types and ranges too."""
+
+    def fire(self, *args):
+        # the generic form; probes are instances of a subclass made by
+        # _probe_class whose fire() takes exactly their argument count
+        return self._fire_traced(args)
 
     def release(self):
         """Drop this object's reference to the probe definition (it is freed
         when its provider no longer holds it). fire() is a no-op afterwards."""
         pd, self._pd = self._pd, None
         if pd is not None:
+            self._semp, self._livev = _NULL_U16_P, _NULL_VOID   # fire() returns False
             _lib.usdt_probe_release(pd)
 
     def __del__(self):

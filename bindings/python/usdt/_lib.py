@@ -34,6 +34,18 @@ class usdt_probedef_t(ctypes.Structure):
     ]
 
 
+class usdt_probe_t(ctypes.Structure):
+    # struct usdt_probe (include/usdt.h): type-stable memory (src/probe_pool.h),
+    # never returned to the allocator, so views of it stay valid.
+    _fields_ = [
+        ("_live", ctypes.c_void_p),
+        ("_magic", ctypes.c_uint32),
+        ("_index", ctypes.c_uint32),
+        ("_sem", ctypes.c_void_p),
+        ("_site", ctypes.c_void_p),
+    ]
+
+
 class usdt_provider_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -75,7 +87,7 @@ def _load():
             tried.append("%s (not found)" % path)
             continue
         try:
-            return ctypes.CDLL(path, use_errno=True), path
+            return ctypes.PyDLL(path, use_errno=True), path
         except OSError as e:
             if explicit:
                 raise ImportError("LIBUSDT_PATH=%s: %s" % (path, e)) from e
@@ -84,6 +96,20 @@ def _load():
                       "`make` in the source tree, or install it. Tried: " + "; ".join(tried))
 
 
+# Loaded as ctypes.PyDLL: every call keeps the GIL. That is what makes the
+# pure-Python "untraced?" check of usdt/__init__.py (Probe.fire, .enabled)
+# safe. That check reads the probe's semaphore and site through the
+# pointers in its usdt_probe_t, outside libusdt's read section; usdt.h
+# allows that only while nothing changes the provider concurrently (a
+# disable or rebuild unmaps the object those pointers point into). Calls
+# that change a provider (enable, disable, add/remove probe, free) are
+# made by this package only, and with the GIL held they happen between two
+# Python bytecodes of another thread, never in the middle of the check
+# (which reads each pointer and dereferences it in one bytecode, see
+# Probe). Holding the GIL costs nothing here: no libusdt call waits for
+# another thread. Changes made by other code to a provider of the same
+# name are safe by usdt.h's own rule (the object stays mapped for our
+# checks until our provider's next call).
 lib, path = _load()
 
 
@@ -111,3 +137,7 @@ usdt_last_error = _decl("usdt_last_error", ctypes.c_int)
 usdt_last_errstr = _decl("usdt_last_errstr", ctypes.c_char_p)
 usdt_strerror = _decl("usdt_strerror", ctypes.c_char_p, ctypes.c_int)
 usdt_version = _decl("usdt_version", ctypes.c_char_p)
+try:        # libusdt >= 1.0 with issue 13's fast path; None on an older library
+    usdt_system_semaphore = _decl("usdt_system_semaphore", ctypes.c_void_p)
+except AttributeError:
+    usdt_system_semaphore = None
