@@ -77,6 +77,20 @@ function stringifyArg(v) {
   return s === undefined ? 'undefined' : s;
 }
 
+function tracedFire(cb, ...args) {
+  return this._fire(cb, args);
+}
+
+function makeFastFire(check) {
+  return function fire(cb) {
+    if (typeof cb !== 'function') {
+      throw new TypeError('Must give probe value callback as first argument');
+    }
+    if (check() === undefined) return undefined;
+    return tracedFire.apply(this, arguments);
+  };
+}
+
 class DTraceProbe {
   constructor(provider, name, types, handle) {
     // reference the provider, so that a probe alone keeps it alive
@@ -86,6 +100,12 @@ class DTraceProbe {
     Object.defineProperty(this, 'name', { value: name, enumerable: true });
     Object.defineProperty(this, 'usdtName', { value: usdtName(name), enumerable: true });
     Object.defineProperty(this, 'types', { value: types.map(String), enumerable: true });
+    if (handle !== null) {
+      // probe.fire(cb, ...args): untraced, one call into the addon (the
+      // probe's own check function: no argument read, nothing allocated or
+      // converted) and the callback never runs; traced, the full path.
+      Object.defineProperty(this, 'fire', { value: makeFastFire(native.makeCheck(handle)), writable: true });
+    }
   }
 
   // True while a tracer is attached to the probe (and its provider enabled).

@@ -455,6 +455,59 @@ out:
 	return ret;
 }
 
+/*
+ * The untraced fast path of the dtrace-provider API: probe.fire(cb) (in
+ * lib/index.js) first calls this per-probe function, made by
+ * makeCheck(probe) with the probe as its data: it reads no argument,
+ * allocates nothing and converts nothing, and returns undefined while no
+ * tracer is attached (then the callback never runs), else true. The probe
+ * handle (kept by the same JS object as the function) keeps pd alive.
+ */
+static const volatile uint16_t *sys_sem;
+
+static napi_value probe_check(napi_env env, napi_callback_info info)
+{
+	size_t argc = 0;
+	void *data;
+	if (napi_get_cb_info(env, info, &argc, NULL, NULL, &data) != napi_ok)
+		return NULL;
+	const struct probe *pr = data;
+	const usdt_probe_t *p = pr->pd->probe;
+	/* Inline check: a provider is only ever changed from the JS thread of
+	 * the env that owns it, never concurrently with this call (usdt.h's
+	 * rule for usdt_is_enabled_inline()); libusdt:fire's semaphore is
+	 * the one thing it leaves out, and then usdt_is_enabled() decides. */
+	if (!usdt_is_enabled_inline(p) && !*sys_sem)
+		return NULL;            /* undefined: untraced */
+	if (!usdt_is_enabled((usdt_probe_t *)p))
+		return NULL;
+	napi_value t;
+	NAPI_OK(env, napi_get_boolean(env, true, &t));
+	return t;
+}
+
+/* makeCheck(probe) -> function */
+static napi_value make_check(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result;
+	if (get_args(env, info, 1, argv) == NULL)
+		return NULL;
+	struct probe *pr = unwrap(env, argv[0], PROBE_MAGIC, "probe");
+	if (pr == NULL)
+		return NULL;
+	NAPI_OK(env, napi_create_function(env, "check", NAPI_AUTO_LENGTH, probe_check, pr, &result));
+	return result;
+}
+
+/* noop(...): an empty exported function, the floor of any call into an
+ * addon (bench/bindings/node_bench.js measures probe.fire against it). */
+static napi_value noop(napi_env env, napi_callback_info info)
+{
+	(void)env;
+	(void)info;
+	return NULL;
+}
+
 static napi_value version(napi_env env, napi_callback_info info)
 {
 	(void)info;
@@ -474,8 +527,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 		{ "disable", disable },                { "free", free_provider },
 		{ "providerEnabled", is_provider_enabled },
 		{ "isEnabled", is_enabled },           { "fire", fire },
-		{ "version", version },
+		{ "version", version },                { "makeCheck", make_check },
+		{ "noop", noop },
 	};
+	sys_sem = usdt_system_semaphore();
 	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
 		napi_value f;
 		NAPI_OK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));

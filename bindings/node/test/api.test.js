@@ -74,8 +74,27 @@ test('callbacks do not run while no tracer is attached', () => {
   assert.strictEqual(p.enabled, false);
   dtp.disable();
   p.fire(cb);
-  assert.strictEqual(calls, 0);
+  // the fast path: probe.fire is the addon's per-probe native function; it
+  // never runs the callback while untraced, whatever happens to the provider
+  assert.strictEqual(typeof p.fire, 'function');
+  assert.notStrictEqual(p.fire, d.DTraceProbe.prototype.fire);
+  dtp.enable();
+  const q = dtp.addProbe('q', 'int');           // rebuilt while enabled
+  for (let i = 0; i < 1000; i++) {
+    assert.strictEqual(p.fire(cb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), undefined);
+    assert.strictEqual(q.fire(cb), undefined);
+  }
+  dtp.removeProbe(q);
+  q.fire(cb);
+  assert.throws(() => q.fire(), { name: 'TypeError', message: 'Must give probe value callback as first argument' });
   dtp.destroy();
+  p.fire(cb);
+  assert.strictEqual(calls, 0);
+});
+
+test('the addon exports an empty function (bench baseline)', () => {
+  const native = require('../build/Release/usdt.node');
+  assert.strictEqual(native.noop(() => 1), undefined);
 });
 
 test('probes are provider properties; the same probe twice is the same object', () => {
