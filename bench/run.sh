@@ -68,6 +68,21 @@ if command -v strace >/dev/null 2>&1 && [ -x "$OUT/lifecycle" ]; then
 fi
 run grace
 
+# The bindings (issue 13 target 4): bench/bindings/py_bench.py through
+# $BUILD/libusdt.so, bench/bindings/node_bench.js through the addon that
+# tests/bindings/t_node.sh (node-gyp) builds; each is skipped with a note
+# when its interpreter or the addon is missing.
+if command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
+  LIBUSDT_PATH=$PWD/$BUILD/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
+else
+  echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"
+fi
+if command -v node >/dev/null 2>&1 && [ -f bindings/node/build/Release/usdt.node ]; then
+  node bench/bindings/node_bench.js || { echo "bench: ERROR: node_bench failed"; rc=1; }
+else
+  echo "bench: NOTE: node or bindings/node/build/Release/usdt.node missing (build it: tests/run bindings/t_node), no Node figures"
+fi
+
 if [ -n "${LIBSTAPSDT_DIR:-}" ]; then
   if [ -f "$LIBSTAPSDT_DIR/out/libstapsdt.a" ]; then
     cc -std=gnu11 -O2 -Ibench -I"$LIBSTAPSDT_DIR/src" -o "$OUT/peer-libstapsdt" bench/peer/libstapsdt.c \
