@@ -73,7 +73,8 @@ run grace
 # tests/bindings/t_node.sh (node-gyp) builds; each is skipped with a note
 # when its interpreter or the addon is missing.
 if command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
-  LIBUSDT_PATH=$PWD/$BUILD/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
+  case $BUILD in /*) lp=$BUILD ;; *) lp=$PWD/$BUILD ;; esac
+  LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
 else
   echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"
 fi
