@@ -80,11 +80,14 @@ function untraced() {
   let calls = 0;
   const cb = () => { calls++; return [1, 'x']; };
   const noop = native.noop;
+  const oldFire = d.DTraceProbe.prototype.fire;
   function jsEmpty(f) { return undefined; }
   const cases = {
     noop: (m) => { for (let i = 0; i < m; i++) noop(cb); },
     fire: (m) => { for (let i = 0; i < m; i++) p.fire(cb); },
     pfire: (m) => { for (let i = 0; i < m; i++) dtp.fire('p1', cb); },
+    // what probe.fire(cb) was before issue 13: JS, then native.isEnabled(handle)
+    old: (m) => { for (let i = 0; i < m; i++) oldFire.call(p, cb); },
     enabled: (m) => { let x = 0; for (let i = 0; i < m; i++) if (p.enabled) x++; return x; },
     js: (m) => { for (let i = 0; i < m; i++) jsEmpty(cb); },
   };
@@ -94,6 +97,7 @@ function untraced() {
   row('node', 'empty N-API function noop(cb)', median(m.noop), 'ns');
   const r = ratios(m.fire, m.noop);
   row('node', 'untraced probe.fire(cb)', median(m.fire), 'ns', r, 'empty N-API noop(cb)', '<= 1.5x', r <= 1.5 ? 'PASS' : 'MISS');
+  row('node', 'untraced fire(cb), JS + isEnabled(handle) (old)', median(m.old), 'ns', ratios(m.old, m.noop), 'empty N-API noop(cb)');
   row('node', "untraced provider.fire('p1', cb)", median(m.pfire), 'ns', ratios(m.pfire, m.noop), 'empty N-API noop(cb)');
   row('node', 'untraced probe.enabled', median(m.enabled), 'ns', ratios(m.enabled, m.noop), 'empty N-API noop(cb)');
   row('node', 'empty JS function f(cb)', median(m.js), 'ns');

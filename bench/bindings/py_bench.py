@@ -179,7 +179,7 @@ def traced(probe):
         out = bt.communicate()[0].decode(errors="replace")
     header("Python binding, traced (bpftrace attached, count())")
     print("# %d runs x %d rounds x %d fires; bpftrace attached after %.1f s" % (runs, ROUNDS, n, time.monotonic() - t0))
-    target_row("python", 'traced probe.fire(1, "x")', m["fire"], m["f2"], "empty f(a, b)", 1e9)
+    row("python", 'traced probe.fire(1, "x")', median(m["fire"]), "ns", ratios(m["fire"], m["f2"]), "empty f(a, b)")
     got = [int(l.split()[-1]) for l in out.splitlines() if l.startswith("@n:")]
     ok = bool(got) and got[0] == fires
     row("python", "bpftrace count = fires (%d)" % fires, got[0] if got else 0, "fires", None, "", "== fires",
