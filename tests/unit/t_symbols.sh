@@ -35,6 +35,11 @@ int main(void) {
 	return !ok;
 }
 C
-cc -Iinclude "$TMP/types.c" -L"$BUILD" -lusdt -Wl,-rpath,"$PWD/$BUILD" -o "$TMP/types" 2>"$TMP/ld" || { cat "$TMP/ld"; fail "USDT_ARGTYPE_STRING does not link against libusdt.so"; }
+# a sanitizer build of the library needs its runtime in the program too
+SANFLAGS=
+if nm -D "$BUILD/libusdt.so" 2>/dev/null | grep -q ' U __tsan_'; then SANFLAGS=-fsanitize=thread; CCX=clang
+elif nm -D "$BUILD/libusdt.so" 2>/dev/null | grep -q ' U __asan_'; then SANFLAGS=-fsanitize=address,undefined; CCX=cc
+else CCX=cc; fi
+$CCX $SANFLAGS -Iinclude "$TMP/types.c" -L"$BUILD" -lusdt -Wl,-rpath,"$PWD/$BUILD" -o "$TMP/types" 2>"$TMP/ld" || { cat "$TMP/ld"; fail "USDT_ARGTYPE_STRING does not link against libusdt.so"; }
 out=$("$TMP/types") || fail "$out"
 ok "a program using USDT_ARGTYPE_STRING/INTEGER links against libusdt.so: $out"
