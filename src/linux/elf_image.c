@@ -279,7 +279,11 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	eh->e_shstrndx = SH_SHSTRTAB;
 
 	USDT_ELF(Phdr) *ph = (USDT_ELF(Phdr) *)(img + eh->e_phoff);
-	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rx_end, USDT_ARCH_PAGE_SIZE);
+	/* The R+X segment runs up to the R+W one: with USDT_ARCH_PAGE_SIZE
+	 * above the kernel's page size (aarch64: 64 KiB on a 4 KiB kernel)
+	 * ld.so would otherwise map the hole between them as a third,
+	 * PROT_NONE mapping; on x86_64 this covers the same pages as before. */
+	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rw_off, USDT_ARCH_PAGE_SIZE);
 	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->rw_off, p->rw_end - p->rw_off, USDT_ARCH_PAGE_SIZE);
 	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size, sizeof(ADDR));
 	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4);
