@@ -953,7 +953,9 @@ static int cmd_list(int argc, char **argv)
 		fprintf(stderr, "%s: no process %d\n", prog, (int)pid);
 		return 1;
 	}
-	struct objects objs = { 0 };
+	/* static: what was read lives until exit (a one-shot command; leak
+	 * checkers see it as reachable) */
+	static struct objects objs;
 	scan(pid, &objs, NULL);
 	if (json)
 		list_json(&objs);
@@ -970,7 +972,7 @@ static int cmd_trace(int argc, char **argv)
 	pid_t pid = 0;
 	int print = 0;
 	const char *lib = NULL;
-	struct target *t = NULL;
+	static struct target *t;         /* live until exit, see cmd_list */
 	size_t nt = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
@@ -1037,10 +1039,10 @@ static int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "%s: no process %d\n", prog, (int)pid);
 		return 1;
 	}
-	struct objects objs = { 0 };
-	struct libs libs = { 0 };
+	static struct objects objs;      /* live until exit, see cmd_list */
+	static struct libs libs;
 	scan(pid, &objs, &libs);
-	struct buf prog_text = { 0 };
+	static struct buf prog_text;     /* live until exit, see cmd_list */
 	size_t nactions = 0;
 	int truncated = 0;
 
@@ -1195,7 +1197,8 @@ static int cmd_trace(int argc, char **argv)
 	}
 	char pidarg[16];
 	snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
-	char *args[8] = { (char *)bpftrace, "-B", "none" }, **a = args + 3;
+	/* bpftrace -B none [--no-warnings] -e PROG [-p PID] NULL */
+	char *args[10] = { (char *)bpftrace, "-B", "none" }, **a = args + 3;
 	if (bpftrace_has_no_warnings(bpftrace))
 		*a++ = "--no-warnings";
 	*a++ = "-e";
