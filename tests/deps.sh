@@ -6,7 +6,7 @@
 # the Debian packaging tools for the packaging tests; then mount tracefs.
 # Idempotent and quick when everything is there. `make deps` runs it.
 set -eu
-PKGS=(gcc make clang pkg-config binutils gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
+PKGS=(gcc make clang pkg-config binutils libelf-dev gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
       systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev
       mandoc groff-base python3-pip python3-venv debhelper dh-python lintian fakeroot dpkg-dev)
 if [ "$(id -u)" != 0 ]; then
