@@ -2,7 +2,7 @@
 # tests/deps.sh — install what the test suite needs on Debian 12 (as root):
 # the tracers the tests attach (bpftrace, bcc, gdb, perf), kernel headers
 # for bcc's compiler, sys/sdt.h for the benchmarks' compiled-in baselines,
-# valgrind and clang for the sanitizer and fuzz runs; mandoc, pip/venv and
+# valgrind, clang and libelf-dev for the sanitizer and fuzz runs; mandoc, pip/venv and
 # the Debian packaging tools for the packaging tests; then mount tracefs.
 # Idempotent and quick when everything is there. `make deps` runs it.
 set -eu
