@@ -57,6 +57,7 @@ struct usdt_group {
 	struct usdt_generation *gen;       /* their object, or NULL */
 	usdt_provider_t *inline_member;    /* whose inline checks point into gen */
 	struct usdt_group *next;
+	struct usdt_group *hnext;          /* next in its name-hash bucket */
 };
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -84,12 +85,48 @@ static void unlock_groups(void)
 	pthread_mutex_unlock(&groups_lock);
 }
 
+/* Groups by name: a hash table, so that enabling the 10 000th provider
+ * does not compare 9 999 names. Buckets double when the table fills. */
+#define GROUP_MIN_BUCKETS 64
+static struct usdt_group **group_buckets;
+static size_t group_nbuckets, group_count;
+
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
 static struct usdt_group *group_find(const char *name)
 {
-	for (struct usdt_group *g = groups; g != NULL; g = g->next)
+	if (group_nbuckets == 0)
+		return NULL;
+	for (struct usdt_group *g = group_buckets[name_hash(name) % group_nbuckets]; g != NULL; g = g->hnext)
 		if (strcmp(g->name, name) == 0)
 			return g;
 	return NULL;
+}
+
+/* Room for one more group in the hash table; -1 on ENOMEM (unchanged). */
+static int group_reserve(void)
+{
+	if (group_count + 1 <= group_nbuckets)
+		return 0;
+	size_t nb = group_nbuckets ? 2 * group_nbuckets : GROUP_MIN_BUCKETS;
+	struct usdt_group **b = calloc(nb, sizeof *b);
+	if (b == NULL)
+		return -1;
+	for (struct usdt_group *g = groups; g != NULL; g = g->next) {
+		size_t i = name_hash(g->name) % nb;
+		g->hnext = b[i];
+		b[i] = g;
+	}
+	free(group_buckets);
+	group_buckets = b;
+	group_nbuckets = nb;
+	return 0;
 }
 
 static int group_add_member(struct usdt_group *g, usdt_provider_t *p)
@@ -126,6 +163,13 @@ static void group_drop_if_empty(struct usdt_group *g)
 			*pg = g->next;
 			break;
 		}
+	for (struct usdt_group **pg = &group_buckets[name_hash(g->name) % group_nbuckets]; *pg != NULL;
+	     pg = &(*pg)->hnext)
+		if (*pg == g) {
+			*pg = g->hnext;
+			break;
+		}
+	group_count--;
 	free(g->members);
 	free(g->name);
 	free(g);
@@ -136,6 +180,8 @@ static struct usdt_group *group_get(const char *name)
 	struct usdt_group *g = group_find(name);
 	if (g != NULL)
 		return g;
+	if (group_reserve() != 0)
+		return NULL;
 	g = calloc(1, sizeof *g);
 	if (g == NULL || (g->name = strdup(name)) == NULL) {
 		free(g);
@@ -143,6 +189,10 @@ static struct usdt_group *group_get(const char *name)
 	}
 	g->next = groups;
 	groups = g;
+	size_t i = name_hash(name) % group_nbuckets;
+	g->hnext = group_buckets[i];
+	group_buckets[i] = g;
+	group_count++;
 	return g;
 }
 

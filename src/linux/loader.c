@@ -145,8 +145,69 @@ pid_t usdt_loader_pid(void)
 	return p;
 }
 
+/*
+ * Descriptor numbers held by loaded objects, indexed by number, so that
+ * choosing a name for a new object costs the same with 10 000 providers
+ * loaded as with one: name_refs[n] counts the objects whose dlopen or
+ * link-map name is /proc/<pid>/fd/n (they keep it until unloaded, hidden
+ * or not), open_refs[n] those whose descriptor n is open now. Grown on
+ * demand; on allocation failure `fd_index_ok` drops to 0 and the list is
+ * walked instead.
+ */
+static uint32_t *name_refs, *open_refs;
+static size_t fd_index_cap;
+static int fd_index_ok = 1;
+
+static int fd_index_reserve(int n)
+{
+	if (n < 0 || !fd_index_ok)
+		return 0;
+	if ((size_t)n < fd_index_cap)
+		return 1;
+	size_t cap = fd_index_cap ? fd_index_cap : 64;
+	while (cap <= (size_t)n)
+		cap *= 2;
+	uint32_t *a = realloc(name_refs, cap * sizeof *a);
+	if (a != NULL)
+		name_refs = a;
+	uint32_t *b = a != NULL ? realloc(open_refs, cap * sizeof *b) : NULL;
+	if (b != NULL)
+		open_refs = b;
+	if (a == NULL || b == NULL) {
+		fd_index_ok = 0;
+		return 0;
+	}
+	memset(name_refs + fd_index_cap, 0, (cap - fd_index_cap) * sizeof *name_refs);
+	memset(open_refs + fd_index_cap, 0, (cap - fd_index_cap) * sizeof *open_refs);
+	fd_index_cap = cap;
+	return 1;
+}
+
+static void fd_index_names(const struct usdt_loaded *o, int d)
+{
+	if (fd_index_reserve(o->opened_fd))
+		name_refs[o->opened_fd] += (uint32_t)d;
+	if (o->path_fd != o->opened_fd && fd_index_reserve(o->path_fd))
+		name_refs[o->path_fd] += (uint32_t)d;
+}
+
+/* Count (d = 1) or uncount (d = -1) o's open descriptor, once. */
+static void fd_index_open(struct usdt_loaded *o, int d)
+{
+	if (d > 0 && !o->fd_counted && o->fd >= 0 && fd_index_reserve(o->fd)) {
+		open_refs[o->fd]++;
+		o->fd_counted = 1;
+	} else if (d < 0 && o->fd_counted) {
+		open_refs[o->fd]--;
+		o->fd_counted = 0;
+	}
+}
+
 static void list_add(struct usdt_loaded *obj)
 {
+	fd_index_names(obj, 1);
+	fd_index_open(obj, 1);
+	obj->listed = 1;
 	loaded_count++;
 	obj->prev = NULL;
 	obj->next = loaded_list;
@@ -161,6 +222,9 @@ static void list_remove(struct usdt_loaded *obj)
 		if (o != obj)
 			continue;
 		loaded_count--;
+		fd_index_names(obj, -1);
+		fd_index_open(obj, -1);
+		obj->listed = 0;
 		if (obj->prev != NULL)
 			obj->prev->next = obj->next;
 		else
@@ -378,6 +442,8 @@ static int proc_fd_number(const char *name, long pid)
  * compares, so that an enable does not cost more with every provider. */
 static int held(int fd, const struct usdt_loaded *self)
 {
+	if (fd_index_ok && !self->listed)
+		return fd >= 0 && (size_t)fd < fd_index_cap && name_refs[fd] != 0;
 	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
 		if (o != self && (o->opened_fd == fd || o->path_fd == fd))
 			return 1;
@@ -410,9 +476,14 @@ static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
 	/* we hold every descriptor of a visible object open: if the kernel
 	 * just gave us one of their numbers, the program closed it */
-	for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
-		if (!o->hidden && o != out && o->fd == *fd)
+	if (fd_index_ok && !out->listed) {
+		if ((size_t)*fd < fd_index_cap && open_refs[*fd] != 0)
 			lost_descriptors++;
+	} else {
+		for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
+			if (!o->hidden && o != out && o->fd == *fd)
+				lost_descriptors++;
+	}
 	long pid = (long)usdt_loader_pid();
 	int rc = 0;
 	size_t moves = 0;
@@ -508,6 +579,7 @@ static int fd_is_ours(const struct usdt_loaded *obj, struct stat *st)
 static void release_fd(struct usdt_loaded *obj)
 {
 	struct stat st;
+	fd_index_open(obj, -1);
 	if (fd_is_ours(obj, &st))
 		close(obj->fd);
 	obj->fd = -1;

@@ -34,6 +34,8 @@ struct usdt_loaded {
 	char *orig_name;         /* lm->l_name as dlopen set it; put back before
 	                            dlclose (glibc frees it there) */
 	struct usdt_loaded *next, *prev;    /* loader.c's list of loaded objects */
+	int listed;              /* in loader.c's list (and its descriptor index) */
+	int fd_counted;          /* fd is counted in that index as open */
 	int opened_fd, path_fd;  /* the descriptor numbers in `opened` and `path`
 	                            (-1: not a /proc/<pid>/fd name) */
 	char opened[USDT_LOAD_PATH_MAX];    /* the name dlopen() was given (glibc
