@@ -103,6 +103,9 @@ static int ident(int c)
 
 /* The documented name rules (usdt.h), written independently of names.c.
  * kind: 0 provider, 1 probe, 2 function, 3 module. */
+/* The model of usdt.h's name rules: every kind takes [A-Za-z0-9_.-], "."
+ * and ".." are refused, provider and probe names are not empty, a
+ * provider starts with a letter or '_' and is not a reserved name. */
 static int name_ok(int kind, const char *s)
 {
 	static const size_t max[] = { USDT_PROVIDER_NAME_MAX, USDT_PROBE_NAME_MAX, USDT_FUNCTION_NAME_MAX,
@@ -112,20 +115,42 @@ static int name_ok(int kind, const char *s)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		int c = (unsigned char)s[i];
-		if (!(ident(c) || (kind >= 2 && c == '.') || (kind == 3 && c == '-')))
+		if (!(ident(c) || c == '.' || c == '-'))
 			return 0;
 	}
-	if (kind >= 2 && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
-	if (kind < 2 && s[0] >= '0' && s[0] <= '9')
-		return 0;
-	if (kind == 0 && s[len - 1] >= '0' && s[len - 1] <= '9')
+	if (kind == 0 && !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return 0;
 	if (kind == 0)
 		for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
 			if (strcmp(s, reserved[i]) == 0)
 				return 0;
 	return 1;
+}
+
+/* Two probe names tracers on Linux cannot tell apart: '-' is published as
+ * "__" (the model compares the Linux forms). */
+static int linux_same(const char *a, const char *b)
+{
+	char x[2 * USDT_PROBE_NAME_MAX + 1], y[2 * USDT_PROBE_NAME_MAX + 1];
+	size_t i = 0, j = 0;
+	for (; *a && i + 2 < sizeof x; a++)
+		if (*a == '-') {
+			x[i++] = '_';
+			x[i++] = '_';
+		} else {
+			x[i++] = *a;
+		}
+	for (; *b && j + 2 < sizeof y; b++)
+		if (*b == '-') {
+			y[j++] = '_';
+			y[j++] = '_';
+		} else {
+			y[j++] = *b;
+		}
+	x[i] = y[j] = '\0';
+	return strcmp(x, y) == 0;
 }
 
 static void squeeze(const char *s, char *out, size_t cap)
@@ -275,7 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int rep = 0; rep < (op == 3 ? 2 : 1); rep++) {
 				int want = d->owner == -1 && tuple_len(*pp, d->pd) <= 255;
 				for (usdt_probedef_t *q = (*pp)->probedefs; q != NULL && want; q = q->next)
-					if (strcmp(q->name, d->pd->name) == 0 && strcmp(q->function, d->pd->function) == 0)
+					if (linux_same(q->name, d->pd->name) && strcmp(q->function, d->pd->function) == 0)
 						want = 0;
 				int rc = usdt_provider_add_probe(*pp, d->pd);
 				if ((rc == 0) != want)
