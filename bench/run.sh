@@ -75,6 +75,8 @@ run grace
 if command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
   case $BUILD in /*) lp=$BUILD ;; *) lp=$PWD/$BUILD ;; esac
   LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
+  # the opt-in pure-Python fast path (bindings/python/README.md)
+  USDT_PY_FAST=1 LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench (USDT_PY_FAST=1) failed"; rc=1; }
 else
   echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"
 fi

@@ -140,10 +140,14 @@ class Arguments(unittest.TestCase):
         self.assertTrue(self.prov.is_enabled)
 
     def test_fast_path_in_use(self):
-        # on CPython >= 3.11 / x86_64 or aarch64 the untraced decision is pure
-        # Python; it must agree with libusdt's usdt_is_enabled()
+        # with USDT_PY_FAST=1 on CPython 3.11 / x86_64 or aarch64 the
+        # untraced decision is pure Python; it must agree with libusdt's
+        # usdt_is_enabled()
         import platform
-        if sys.implementation.name == "cpython" and sys.version_info >= (3, 11) and \
+        if os.environ.get("USDT_PY_FAST") != "1":
+            self.assertFalse(usdt.FAST_PATH)
+            self.skipTest("the pure-Python fast path is opt-in (USDT_PY_FAST=1)")
+        if sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11) and \
                 platform.machine() in ("x86_64", "aarch64") and getattr(sys, "_is_gil_enabled", lambda: True)():
             self.assertTrue(usdt.FAST_PATH)
         from usdt import _lib

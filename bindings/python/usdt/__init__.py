@@ -315,13 +315,15 @@ def _idle_byte():
 
 
 def _fast_path_ok():
-    # CPython 3.11 only, for now: the threaded test (tests/test_threads.py)
-    # crashed under 3.12.1 in about 1 run of 8 (not understood yet), so
-    # other versions take the safe path until it is.
+    # Opt-in (USDT_PY_FAST=1), CPython 3.11 only: the threaded test
+    # (tests/test_threads.py) crashed with the fast path under CPython
+    # 3.12.1 (about 1 run in 8) and under 3.11 with an AddressSanitizer
+    # build of libusdt, causes not understood yet. By default every check
+    # calls usdt_is_enabled(), which is safe against concurrent changes.
     impl = sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11)
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     return (impl and gil and _lib.usdt_system_semaphore is not None and _idle_byte() is not None
-            and os.environ.get("USDT_PY_FAST", "1") != "0")
+            and os.environ.get("USDT_PY_FAST", "0") == "1")
 
 
 FAST_PATH = _fast_path_ok()
