@@ -422,30 +422,18 @@ static void destroy_generation(struct usdt_generation *gen)
  * read section, so they must live exactly as long as the bindings. */
 static int name_bindings(const struct usdt_group *g, struct usdt_generation *gen)
 {
-	size_t len = strlen(g->name) + 1;
-	for (size_t i = 0; i < gen->nprobes; i++) {
-		const char *n = gen->defs[i]->name;
-		len += strlen(n) + 1;
-		for (; *n; n++)
-			len += *n == '-';
-	}
+	size_t plen = strlen(g->name) + 1, len = plen;
+	for (size_t i = 0; i < gen->nprobes; i++)
+		len += usdt_name_linux_len(gen->defs[i]->name) + 1;
 	char *buf = malloc(len), *o = buf;
 	if (buf == NULL)
 		return -1;
-	size_t plen = strlen(g->name) + 1;
 	memcpy(o, g->name, plen);
 	o += plen;
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		gen->bindings[i].provider = buf;
 		gen->bindings[i].name = o;
-		for (const char *n = gen->defs[i]->name; *n; n++)
-			if (*n == '-') {
-				*o++ = '_';
-				*o++ = '_';
-			} else {
-				*o++ = *n;
-			}
-		*o++ = '\0';
+		o = usdt_name_linux(o, gen->defs[i]->name) + 1;
 	}
 	gen->names = buf;
 	return 0;
