@@ -72,6 +72,10 @@
  *   "ssize_t" "off_t" "pid_t" "uid_t" "gid_t" "bool" "_Bool"
  *   "char *" "const char *" (strings: read with str()/copyinstr())
  *   "void *" "const void *" (opaque pointers)
+ *   "json"  a char * holding JSON text: a string to every tracer, marked
+ *           as JSON in the type metadata (`usdt trace` pretty-prints it)
+ *   "struct NAME *"  a pointer to a structure registered with
+ *           usdt_register_struct() (see "Structured arguments" below)
  * Each argument is passed to usdt_fire_probe() as one machine word (an
  * integer cast to void *, or a pointer); the tracer reads the declared width
  * and signedness (an "int8_t" argument of (void *)-1 reads as -1).
@@ -194,6 +198,8 @@ typedef enum usdt_error {
 	USDT_ERROR_INVALID,          /* freed or corrupt object passed in */
 	USDT_ERROR_LOAD,             /* building or loading the probe object failed */
 	USDT_ERROR_UNSUPPORTED,      /* no backend for this platform */
+	USDT_ERROR_LAYOUT,           /* invalid structure layout (usdt_register_struct) */
+	USDT_ERROR_DUP_STRUCT,       /* a structure of that name has another layout */
 	USDT_ERROR_MAX_
 } usdt_error_t;
 
@@ -273,6 +279,71 @@ USDT_API usdt_provider_t *usdt_create_provider(const char *name, const char *mod
  */
 USDT_API usdt_probedef_t *usdt_create_probe(const char *func, const char *name,
                                             size_t argc, const char **types);
+
+/* ---------------------------------------------------------------------------
+ * Structured arguments.
+ *
+ * A probe argument may be a pointer to a structure whose layout is declared
+ * at run time: register the layout once, then use "struct NAME *" in the
+ * types[] of usdt_create_probe() and pass the structure's address when
+ * firing (one machine word, like any pointer):
+ *
+ *     struct request { int32_t status; uint64_t bytes; const char *path; };
+ *     static const usdt_field_t fields[] = {
+ *             { "status", "int32_t", offsetof(struct request, status) },
+ *             { "bytes", "uint64_t", offsetof(struct request, bytes) },
+ *             { "path", "char *", offsetof(struct request, path) },
+ *     };
+ *     usdt_register_struct("request", sizeof(struct request), 3, fields);
+ *     const char *types[] = { "struct request *" };
+ *     usdt_probedef_t *pd = usdt_create_probe("handler", "done", 1, types);
+ *
+ * On Linux the object's type metadata (.note.libusdt) carries the layout of
+ * every structure its probes use: `usdt list` shows it, `usdt trace` prints
+ * each field by its type and `usdt cdecl` prints C declarations a bpftrace
+ * script can take (`((struct request *)arg0)->status`). DTrace sees the
+ * argument's native type "struct request *" (docs/dof.md).
+ *
+ * Field types: every scalar argument type above (integers of each width,
+ * "bool", "char *" strings, "void *", "json"), "char[N]" (an inline
+ * character array, e.g. a fixed-size name), "struct OTHER" (an inline
+ * structure) and "struct OTHER *" (a pointer; `usdt trace` prints its
+ * address), OTHER being registered already. Each field lies inside the
+ * structure, no two overlap, and each is at a multiple of its natural
+ * alignment (what a C compiler lays out without `packed`: tracers declare
+ * the structure in C, and bpftrace cannot declare a packed one); the size
+ * is a multiple of the structure's alignment. Fields may be given in any
+ * order and need not cover every byte.
+ */
+#define USDT_STRUCT_NAME_MAX 63          /* bytes, without "struct " */
+#define USDT_FIELD_NAME_MAX 63
+#define USDT_STRUCT_FIELDS_MAX 64
+#define USDT_STRUCT_SIZE_MAX 65536       /* bytes */
+#define USDT_STRUCTS_MAX 1024            /* distinct structures per process */
+
+typedef struct usdt_field {
+	const char *name;                /* a C identifier */
+	const char *type;                /* "int32_t", "char *", "char[16]", "struct x", ... */
+	size_t offset;                   /* offsetof(struct ..., name) */
+} usdt_field_t;
+
+/*
+ * Register the layout of `struct NAME` (`name` is a C identifier, with or
+ * without a leading "struct "): `size` bytes, `nfields` fields. The
+ * registry is process-wide, thread-safe (no lock: concurrent calls are
+ * fine) and lives until the process exits; strings are copied.
+ * Registering a name again with the same layout returns 0; with another
+ * layout USDT_ERROR_DUP_STRUCT. Layout errors are USDT_ERROR_LAYOUT, each
+ * with a message naming the structure and field (usdt_last_errstr()):
+ * a bad or reserved structure or field name, a repeated field name, zero
+ * or more than USDT_STRUCT_FIELDS_MAX fields, a size of 0 or above
+ * USDT_STRUCT_SIZE_MAX, an unknown field type (or a structure not
+ * registered yet), a field past the end of the structure, two fields
+ * that overlap, a misaligned field or size; more than USDT_STRUCTS_MAX
+ * structures is USDT_ERROR_LAYOUT too. NULL name or fields (with
+ * nfields > 0) is USDT_ERROR_NULL. Returns 0 or -1.
+ */
+USDT_API int usdt_register_struct(const char *name, size_t size, size_t nfields, const usdt_field_t *fields);
 
 /*
  * Add a probe definition to a provider (takes a reference). A definition

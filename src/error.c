@@ -45,6 +45,8 @@ static const char *const messages[USDT_ERROR_MAX_] = {
 	[USDT_ERROR_INVALID] = "invalid or freed object",
 	[USDT_ERROR_LOAD] = "failed to load the probe object",
 	[USDT_ERROR_UNSUPPORTED] = "not supported on this platform",
+	[USDT_ERROR_LAYOUT] = "invalid structure layout",
+	[USDT_ERROR_DUP_STRUCT] = "a structure of this name is registered with another layout",
 };
 
 static __thread usdt_error_t tls_code = USDT_ERROR_NONE;

@@ -13,6 +13,7 @@ struct usdt_type_info {
 	int size;               /* 1, 2, 4 or 8 */
 	int is_signed;          /* 1 for signed integers */
 	int is_string;          /* 1 for char * (NUL-terminated string) */
+	int is_json;            /* 1 for "json": a char * holding JSON text */
 };
 
 /* Look a type string up (spaces around '*' and repeated spaces ignored).

@@ -23,6 +23,7 @@
 #include "probe_pool.h"
 #include "reader.h"
 #include "self_probes.h"
+#include "structs.h"
 #include "types.h"
 #include "usdt_internal.h"
 
@@ -345,12 +346,27 @@ usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t ar
 		return NULL;
 	}
 	const struct usdt_type_info *info[USDT_ARG_MAX];
+	const struct usdt_struct *structs[USDT_ARG_MAX];
+	/* a structure argument travels as a pointer (structs.h) */
+	static const struct usdt_type_info struct_arg = { "struct *", "struct *", (int)sizeof(void *), 0, 0, 0 };
 	for (size_t i = 0; i < argc; i++) {
 		if (types[i] == NULL) {
 			usdt_fail(NULL, USDT_ERROR_NULL, "probe %s: type of argument %zu is NULL", name, i + 1);
 			return NULL;
 		}
-		info[i] = usdt_type_lookup(types[i]);
+		char sname[USDT_STRUCT_NAME_MAX + 1];
+		int st = usdt_struct_parse_type(types[i], 1, &structs[i], sname);
+		if (st == 0 && usdt_struct_parse_type(types[i], 0, &structs[i], sname) != 0) {
+			usdt_fail(NULL, USDT_ERROR_BADTYPE, "probe %s: argument %zu has type \"%.80s\": a structure is "
+			          "passed by pointer (\"struct %s *\")", name, i + 1, types[i], sname);
+			return NULL;
+		}
+		if (st != 0 && structs[i] == NULL) {
+			usdt_fail(NULL, USDT_ERROR_BADTYPE, "probe %s: argument %zu has type \"%.80s\", but no structure "
+			          "\"%s\" is registered (usdt_register_struct)", name, i + 1, types[i], sname);
+			return NULL;
+		}
+		info[i] = st != 0 ? &struct_arg : usdt_type_lookup(types[i]);
 		if (info[i] == NULL) {
 			usdt_fail(NULL, USDT_ERROR_BADTYPE,
 			          "probe %s: argument %zu has unknown type \"%.40s\" (see usdt.h for the accepted types)",
@@ -371,6 +387,12 @@ usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t ar
 		pd->types[i] = (char *)info[i]->canonical;   /* static, see usdt.h */
 		pd->_argsize[i] = (uint8_t)(int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
 		pd->_argflags[i] = info[i]->is_string ? USDT_ARGF_STRING : 0;
+		if (info[i]->is_json)
+			pd->_argflags[i] |= USDT_ARGF_JSON;
+		if (info[i] == &struct_arg) {            /* registry entries are never freed */
+			pd->types[i] = (char *)structs[i]->ptr_type;
+			pd->_argflags[i] = USDT_ARGF_STRUCT;
+		}
 	}
 	pd->argc = argc;
 	pd->refcnt = 1;

@@ -31,6 +31,11 @@
 
 /* Per argument flag: the type is a NUL-terminated string (char *). */
 #define USDT_ARGF_STRING 0x1
+/* ... the string is JSON text ("json"; probedef->types[] says "char *"). */
+#define USDT_ARGF_JSON 0x2
+/* ... a pointer to a registered structure: types[] is its "struct X *"
+ * (structs.h, usdt_struct_of_ptr_type). */
+#define USDT_ARGF_STRUCT 0x4
 
 /*
  * Where one probe lives in one loaded object: the site to call and the

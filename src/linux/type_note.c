@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "linux/type_note.h"
+#include "structs.h"
 #include "usdt_internal.h"
 
 #define NOTE_ALIGN 4
@@ -36,11 +37,65 @@ static const char *module_of(const usdt_provider_t *provider, const usdt_probede
 	return owner->module != NULL ? owner->module : "";
 }
 
+/* The type an argument has in the metadata: "json" for a JSON string
+ * (probedef->types[] says "char *", what DTrace gets), else types[a]. */
+static const char *meta_type(const usdt_probedef_t *pd, size_t a)
+{
+	return pd->_argflags[a] & USDT_ARGF_JSON ? "json" : pd->types[a];
+}
+
 static size_t probe_desc_size(const usdt_provider_t *provider, const usdt_probedef_t *pd)
 {
 	size_t n = PROBE_FIXED + strlen(module_of(provider, pd)) + 1 + strlen(pd->function) + 1 + strlen(pd->name) + 1;
 	for (size_t a = 0; a < pd->argc; a++)
-		n += strlen(pd->types[a]) + 1;
+		n += strlen(meta_type(pd, a)) + 1;
+	return n;
+}
+
+/* ---- structure notes ---- */
+
+struct struct_set {
+	const struct usdt_struct **v;
+	size_t n, cap;
+	int nomem;
+};
+
+/* Add s and the structures it refers to, those it contains inline first. */
+static void struct_add(struct struct_set *set, const struct usdt_struct *s)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i] == s)
+			return;
+	for (size_t f = 0; f < s->nfields; f++)
+		if ((s->fields[f].kind & USDT_FK_KIND_MASK) == USDT_FK_STRUCT)
+			struct_add(set, s->fields[f].sub);
+	for (size_t i = 0; i < set->n; i++)     /* a cycle through pointers added it */
+		if (set->v[i] == s)
+			return;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 8;
+		const struct usdt_struct **v = realloc(set->v, cap * sizeof *v);
+		if (v == NULL) {
+			set->nomem = 1;
+			return;
+		}
+		set->v = v;
+		set->cap = cap;
+	}
+	set->v[set->n++] = s;
+	for (size_t f = 0; f < s->nfields; f++)
+		if ((s->fields[f].kind & USDT_FK_KIND_MASK) == USDT_FK_STRUCTPTR)
+			struct_add(set, s->fields[f].sub);
+}
+
+#define STRUCT_FIXED (3 * sizeof(uint32_t))       /* size, alignment, nfields */
+#define FIELD_FIXED (3 * sizeof(uint32_t))        /* offset, size, kind */
+
+static size_t struct_desc_size(const struct usdt_struct *s)
+{
+	size_t n = STRUCT_FIXED + strlen(s->name) + 1;
+	for (size_t f = 0; f < s->nfields; f++)
+		n += FIELD_FIXED + strlen(s->fields[f].name) + 1 + strlen(s->fields[f].type) + 1;
 	return n;
 }
 
@@ -71,7 +126,8 @@ static int same_shape(const usdt_provider_t *provider, const usdt_probedef_t *a,
 	if ((ma != mb && strcmp(ma, mb) != 0) || (a->function != b->function && strcmp(a->function, b->function) != 0))
 		return 0;
 	for (size_t i = 0; i < a->argc; i++)
-		if (a->types[i] != b->types[i] && strcmp(a->types[i], b->types[i]) != 0)
+		if ((a->types[i] != b->types[i] && strcmp(a->types[i], b->types[i]) != 0) ||
+		    a->_argflags[i] != b->_argflags[i])
 			return 0;
 	return 1;
 }
@@ -91,6 +147,7 @@ uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt
 	/* pass 1: each probe's descriptor size; 0 in *same* marks a full note */
 	size_t *descsz = malloc((n ? n : 1) * sizeof *descsz);
 	uint8_t *same = malloc(n ? n : 1);
+	struct struct_set set = { NULL, 0, 0, 0 };
 	if (descsz == NULL || same == NULL)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
@@ -98,7 +155,14 @@ uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt
 		same[i] = i > 0 && same_shape(provider, pd, gen->defs[i - 1]);
 		descsz[i] = same[i] ? PROBE_FIXED + strlen(pd->name) + 1 : probe_desc_size(provider, pd);
 		total += note_bytes(descsz[i]);
+		for (size_t a = 0; a < pd->argc; a++)
+			if (pd->_argflags[a] & USDT_ARGF_STRUCT)
+				struct_add(&set, usdt_struct_of_ptr_type(pd->types[a]));
 	}
+	if (set.nomem)
+		goto nomem;
+	for (size_t k = 0; k < set.n; k++)
+		total += note_bytes(struct_desc_size(set.v[k]));
 	if (total > UINT32_MAX) {
 		usdt_errf(err, "provider %s: type metadata would exceed 4 GiB", provider->name);
 		goto fail;
@@ -112,6 +176,22 @@ uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt
 	put_str(d + sizeof fixed, provider->name);
 	pad_desc(d, provdesc);
 	q = buf + note_bytes(provdesc);
+	for (size_t k = 0; k < set.n; k++) {
+		const struct usdt_struct *st = set.v[k];
+		size_t sz = struct_desc_size(st);
+		d = put_head(q, sz, USDT_NT_LIBUSDT_STRUCT);
+		uint32_t head[3] = { st->size, st->align, (uint32_t)st->nfields };
+		memcpy(d, head, sizeof head);
+		uint8_t *s = put_str(d + sizeof head, st->name);
+		for (size_t f = 0; f < st->nfields; f++) {
+			uint32_t fx[3] = { st->fields[f].offset, st->fields[f].size, st->fields[f].kind };
+			memcpy(s, fx, sizeof fx);
+			s = put_str(s + sizeof fx, st->fields[f].name);
+			s = put_str(s, st->fields[f].type);
+		}
+		pad_desc(d, sz);
+		q += note_bytes(sz);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
 		d = put_head(q, descsz[i], same[i] ? USDT_NT_LIBUSDT_PROBE_SAME : USDT_NT_LIBUSDT_PROBE);
@@ -125,13 +205,14 @@ uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt
 			s = put_str(s, pd->function);
 			s = put_str(s, pd->name);
 			for (size_t a = 0; a < pd->argc; a++)
-				s = put_str(s, pd->types[a]);
+				s = put_str(s, meta_type(pd, a));
 		}
 		pad_desc(d, descsz[i]);
 		q += note_bytes(descsz[i]);
 	}
 	free(descsz);
 	free(same);
+	free(set.v);
 	*size = total;
 	return buf;
 nomem:
@@ -139,6 +220,7 @@ nomem:
 fail:
 	free(descsz);
 	free(same);
+	free(set.v);
 	return NULL;
 }
 
@@ -196,6 +278,36 @@ int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usd
 			if ((note->types[a] = take_str(&d, end)) == NULL)
 				return -1;
 		note->type = h[2];
+	} else if (h[2] == USDT_NT_LIBUSDT_STRUCT) {
+		uint32_t head[3];
+		if (descsz < sizeof head)
+			return -1;
+		memcpy(head, d, sizeof head);
+		d += sizeof head;
+		note->struct_size = head[0];
+		note->struct_align = head[1];
+		note->nfields = head[2];
+		if (note->nfields > USDT_STRUCT_FIELDS_MAX || (note->struct_name = take_str(&d, end)) == NULL)
+			return -1;
+		for (uint32_t f = 0; f < note->nfields; f++) {
+			struct usdt_type_note_field *fl = &note->fields[f];
+			uint32_t fx[3];
+			if ((size_t)(end - d) < sizeof fx)
+				return -1;
+			memcpy(fx, d, sizeof fx);
+			d += sizeof fx;
+			fl->offset = fx[0];
+			fl->size = fx[1];
+			fl->kind = fx[2];
+			if ((fl->name = take_str(&d, end)) == NULL || (fl->type = take_str(&d, end)) == NULL)
+				return -1;
+		}
+		note->type = h[2];
+		/* a following short probe note still refers to the last full one */
+		note->module = prev.module;
+		note->function = prev.function;
+		note->argc = prev.argc;
+		memcpy(note->types, prev.types, sizeof note->types);
 	} else if (h[2] == USDT_NT_LIBUSDT_PROBE_SAME) {
 		if (descsz < PROBE_FIXED || prev.module == NULL)
 			return -1;

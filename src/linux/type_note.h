@@ -12,14 +12,25 @@
  * GDB, perf and libbpf find their notes by section name ".note.stapsdt").
  * Format (all notes owner "libusdt", 4-byte aligned, native byte order):
  *
- *   0x75736401  provider  u32 version (1), u32 number of probe notes,
- *                         provider name NUL
+ *   0x75736401  provider  u32 version (2; 1 before structures and json),
+ *                         u32 number of probe notes, provider name NUL
+ *   0x75736404  struct    (version 2) the layout of a structure a probe
+ *                         argument points to (usdt_register_struct), or
+ *                         one such a structure contains: u32 size, u32
+ *                         alignment, u32 number of fields (at most
+ *                         USDT_STRUCT_FIELDS_MAX), name NUL (without
+ *                         "struct "), then per field in offset order u32
+ *                         offset, u32 size, u32 kind (structs.h: USDT_FK_*,
+ *                         | USDT_FK_SIGNED), name NUL, type NUL (canonical:
+ *                         "int32_t", "char *", "json", "char[16]",
+ *                         "struct inner", "struct node *")
  *   0x75736402  probe     u32 index (the probe's position among the
  *                         .note.stapsdt notes, sites and semaphores),
  *                         u32 argc, module NUL, function NUL, name as
  *                         created NUL (with '-', where the stapsdt note
  *                         has "__"), then argc type strings, each
- *                         NUL-terminated
+ *                         NUL-terminated ("json" for a JSON string,
+ *                         "struct NAME *" for a structure pointer)
  *   0x75736403  probe,    u32 index, u32 argc, name as created NUL: the
  *               short     module, function and types of the previous
  *                         probe note (providers declare many probes of a
@@ -27,8 +38,11 @@
  *                         within a few percent of what it cost without
  *                         the metadata)
  *
- * One provider note first, then one probe note per probe in index order.
- * Readers skip notes of other types (later versions may add some).
+ * One provider note first, then the structure notes (a structure after
+ * those it contains inline; each once), then one probe note per probe in
+ * index order. Readers skip notes of other types (later versions may add
+ * some); version 1 readers skip the structure notes and show "json" and
+ * "struct NAME *" as type names.
  */
 #ifndef USDT_TYPE_NOTE_H
 #define USDT_TYPE_NOTE_H
@@ -40,12 +54,13 @@
 
 #define USDT_TYPE_NOTE_SECTION ".note.libusdt"
 #define USDT_TYPE_NOTE_OWNER "libusdt"
-#define USDT_TYPE_NOTE_VERSION 1
+#define USDT_TYPE_NOTE_VERSION 2
 /* Note types: "usd" and a number (readelf gives small values such as 1, 2
  * and 0x100 generic names: NT_VERSION, NT_ARCH, OPEN). */
 #define USDT_NT_LIBUSDT_PROVIDER 0x75736401
 #define USDT_NT_LIBUSDT_PROBE 0x75736402
 #define USDT_NT_LIBUSDT_PROBE_SAME 0x75736403
+#define USDT_NT_LIBUSDT_STRUCT 0x75736404
 
 struct usdt_generation;
 
@@ -65,6 +80,13 @@ struct usdt_type_note {
 	uint32_t index, argc;
 	const char *module, *function, *name;
 	const char *types[USDT_ARG_MAX];
+	/* structure note */
+	const char *struct_name;
+	uint32_t struct_size, struct_align, nfields;
+	struct usdt_type_note_field {
+		uint32_t offset, size, kind;
+		const char *name, *type;
+	} fields[USDT_STRUCT_FIELDS_MAX];
 };
 
 /* Parse the note at *off in sec[0..size) and advance *off. Returns 1 with
