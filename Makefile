@@ -197,6 +197,7 @@ install: lib $(TOOL_BINS)
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
 	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/usdt.h $(DESTDIR)$(INCDIR)/usdt.h
+	install -m 644 include/usdt_vm.h $(DESTDIR)$(INCDIR)/usdt_vm.h
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libusdt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libusdt.so
@@ -211,7 +212,7 @@ install: lib $(TOOL_BINS)
 	$(if $(DESTDIR),,-ldconfig 2>/dev/null)
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
+	rm -f $(DESTDIR)$(INCDIR)/usdt.h $(DESTDIR)$(INCDIR)/usdt_vm.h $(DESTDIR)$(LIBDIR)/libusdt.so* $(DESTDIR)$(LIBDIR)/libusdt.a $(DESTDIR)$(LIBDIR)/pkgconfig/libusdt.pc
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOL_BINS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	$(if $(DESTDIR),,-ldconfig 2>/dev/null)

@@ -243,6 +243,7 @@ typedef struct usdt_probedef {
 	struct usdt_provider *_owner;    /* provider holding it, or NULL */
 	struct usdt_probedef *_hnext;    /* next in the provider's name index */
 	unsigned long _stamp;            /* last object build that included it */
+	void *_vm;                       /* VM-chosen argument locations (usdt_vm.h), or NULL */
 } usdt_probedef_t;
 
 /* A provider: a named set of probe definitions, enabled as one unit. */

@@ -45,6 +45,9 @@ int usdt_sites_intact(const struct usdt_generation *gen);
 /* Changes when the program may have closed descriptors of loaded objects
  * (then usdt_sites_intact() is worth asking of every generation). */
 unsigned long usdt_sites_lost(void);
+/* 1 if publishing also describes the probes to DTrace (a helper device is
+ * present), which reads arguments only from the ABI's registers. */
+int usdt_sites_dtrace(void);
 /* Unload them (hiding them first if that was not done). 0, or -1 with a
  * message in err (resources are freed anyway). */
 int usdt_sites_retire(struct usdt_generation *gen, char *err);

@@ -15,17 +15,21 @@
 
 #include "dof/dof.h"
 #include "fork.h"
+#include "vm.h"
 
 static void prepare(void)
 {
+	usdt_vm_fork_prepare_notify();
 	usdt_groups_fork_prepare();
 	usdt_dof_fork_prepare();
 	usdt_quarantine_fork_prepare();
 	usdt_probe_pool_fork_prepare();
+	usdt_vm_fork_prepare_clients();
 }
 
 static void parent(void)
 {
+	usdt_vm_fork_parent();
 	usdt_probe_pool_fork_parent();
 	usdt_quarantine_fork_parent();
 	usdt_dof_fork_parent();
@@ -40,6 +44,7 @@ static void child(void)
 	usdt_quarantine_fork_child();
 	usdt_dof_fork_child();
 	usdt_groups_fork_child();
+	usdt_vm_fork_child();
 }
 
 static int registered;   /* 0 = no, 1 = in progress, 2 = done */

@@ -10,8 +10,9 @@
  * Instead, fork.c registers ONE handler triple when the library is loaded,
  * and it takes every lock in the one order the library nests them:
  *
- *     groups (usdt.c) -> DOF registrations (dof_submit.c)
- *       -> quarantine ring (quarantine.c) -> probe-object pool (probe_pool.c)
+ *     VM notification (vm.c) -> groups (usdt.c) -> DOF registrations
+ *       (dof_submit.c) -> quarantine ring (quarantine.c)
+ *       -> probe-object pool (probe_pool.c) -> VM client list (vm.c)
  *
  * (The reader registry has no lock: readers register lock-free, reader.c.)
  * Each module exports prepare (take its lock), parent (release it) and

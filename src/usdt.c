@@ -26,6 +26,7 @@
 #include "structs.h"
 #include "types.h"
 #include "usdt_internal.h"
+#include "vm.h"
 
 #define USDT_VERSION "1.0.0"
 
@@ -84,6 +85,17 @@ static void unlock_groups(void)
 {
 	heal();
 	pthread_mutex_unlock(&groups_lock);
+	usdt_vm_notify();      /* VM clients hear of the changes, no lock held */
+}
+
+void usdt_core_lock(void)
+{
+	lock_groups();
+}
+
+void usdt_core_unlock(void)
+{
+	unlock_groups();
 }
 
 /* Groups by name: a hash table, so that enabling the 10 000th provider
@@ -219,6 +231,11 @@ static int check_probedef(usdt_provider_t *provider, usdt_probedef_t *pd)
 	return 0;
 }
 
+int usdt_core_probedef_ok(const usdt_probedef_t *pd)
+{
+	return check_probedef(NULL, (usdt_probedef_t *)pd);
+}
+
 /* ------------------------------------------------------------ name index */
 
 /* Each provider indexes its definitions by (function, name) so that adding
@@ -321,11 +338,20 @@ static void free_probedef(usdt_probedef_t *pd)
 		usdt_probe_retire(pd->_probe);  /* a stale fire stays a no-op */
 	free((char *)pd->name);
 	free((char *)pd->function);
+	free(pd->_vm);
+	pd->_vm = NULL;
 	pd->_magic = USDT_MAGIC_DEAD;
 	usdt_quarantine(pd);
 }
 
 usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t argc, const char **types)
+{
+	return usdt_core_create_probe(func, name, argc, types, NULL);
+}
+
+/* usdt_create_probe(), and usdt_vm_create_probe() with `locs` (vm.c). */
+usdt_probedef_t *usdt_core_create_probe(const char *func, const char *name, size_t argc, const char **types,
+                                        const usdt_vm_loc_t *locs)
 {
 	char err[USDT_ERRMSG_MAX];
 	if (usdt_name_check(USDT_NAME_PROBE, name, err) != 0) {
@@ -374,9 +400,20 @@ usdt_probedef_t *usdt_create_probe(const char *func, const char *name, size_t ar
 			return NULL;
 		}
 	}
+	struct usdt_vm_def *vm = NULL;
+	if (locs != NULL && argc > 0) {
+		int8_t size[USDT_ARG_MAX];
+		for (size_t i = 0; i < argc; i++)
+			size[i] = (int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
+		if ((vm = usdt_vm_def_new(name, argc, size, locs)) == NULL)
+			return NULL;
+	}
 	usdt_probedef_t *pd = calloc(1, sizeof *pd);
-	if (pd == NULL)
+	if (pd == NULL) {
+		free(vm);
 		goto nomem;
+	}
+	pd->_vm = vm;
 	pd->_magic = USDT_MAGIC_PROBEDEF;
 	pd->name = strdup(name);
 	pd->function = strdup(func != NULL ? func : "");
@@ -479,8 +516,17 @@ static struct usdt_generation *build_generation(const struct usdt_group *g, usdt
 		goto nomem;
 	size_t i = 0;
 	for (size_t m = 0; m < g->nmembers; m++)
-		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next)
+		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next) {
+			if (pd->_vm != NULL && usdt_sites_dtrace()) {
+				usdt_fail(who, USDT_ERROR_UNSUPPORTED,
+				          "provider %s: probe %s has its arguments at VM-chosen locations, which DTrace "
+				          "cannot read (DOF describes only the ABI argument registers), and a DTrace "
+				          "helper device is present", g->name, pd->name);
+				destroy_generation(gen);
+				return NULL;
+			}
 			gen->defs[i++] = pd;
+		}
 	if (usdt_sites_publish(g->members[0], gen, err) != 0) {
 		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", g->name, err);
 		destroy_generation(gen);
@@ -519,6 +565,7 @@ struct retired {
 	struct usdt_generation *gen;
 	struct retired *next;
 	struct usdt_grace grace;
+	uint64_t vm_hold;       /* VM clients must acknowledge this first (vm.h), or 0 */
 };
 
 static struct retired *pending;
@@ -552,7 +599,14 @@ static int retire(struct usdt_generation *gen, usdt_provider_t *who)
 {
 	if (gen == NULL)
 		return 0;
-	struct retired *r = npending < PENDING_MAX ? malloc(sizeof *r) : NULL;
+	/* A VM client (usdt_vm.h) may run code with the object's addresses
+	 * inlined: it stays (hidden) until every client acknowledged the
+	 * change, however many are pending. Without memory to remember it,
+	 * it stays mapped for good: never unmapped under a JIT's feet. */
+	uint64_t hold = usdt_vm_hold();
+	struct retired *r = npending < PENDING_MAX || hold != 0 ? malloc(sizeof *r) : NULL;
+	if (r == NULL && hold != 0)
+		return hide(gen, who);
 	if (r == NULL) {             /* no room to defer: wait here */
 		struct usdt_grace g;
 		usdt_grace_begin(&g);
@@ -562,7 +616,8 @@ static int retire(struct usdt_generation *gen, usdt_provider_t *who)
 		return unload(gen, who);
 	}
 	usdt_grace_begin(&r->grace);
-	if (usdt_grace_poll(&r->grace, RETIRE_SPINS)) {
+	r->vm_hold = hold;
+	if (hold == 0 && usdt_grace_poll(&r->grace, RETIRE_SPINS)) {
 		usdt_grace_end(&r->grace);
 		free(r);
 		return unload(gen, who);
@@ -575,12 +630,13 @@ static int retire(struct usdt_generation *gen, usdt_provider_t *who)
 	return rc;
 }
 
-/* Unload every deferred object whose readers have all left. */
+/* Unload every deferred object whose readers have all left (and that no
+ * VM client holds). */
 static void reap(void)
 {
 	for (struct retired **pr = &pending; *pr != NULL;) {
 		struct retired *r = *pr;
-		if (!usdt_grace_poll(&r->grace, 0)) {
+		if ((r->vm_hold != 0 && !usdt_vm_released(r->vm_hold)) || !usdt_grace_poll(&r->grace, 0)) {
 			pr = &r->next;
 			continue;
 		}
@@ -636,11 +692,14 @@ static usdt_provider_t *publish(struct usdt_group *g, const struct usdt_generati
 	static unsigned long stamp;
 	usdt_provider_t *holder = g->inline_member;
 	int alone = g->nmembers == 1 && g->members[0] == who;
+	uint64_t vm_gen = usdt_vm_advance();     /* addresses change: vm.h */
 	stamp++;
 	g->inline_member = NULL;
 	for (size_t i = 0; gen != NULL && i < gen->nprobes; i++) {
 		usdt_probedef_t *pd = gen->defs[i];
 		const struct usdt_binding *b = &gen->bindings[i];
+		gen->bindings[i].vm_gen = vm_gen;
+		gen->bindings[i].located = pd->_vm != NULL;
 		pd->_stamp = stamp;
 		pd->_probe->_index = (uint32_t)i;
 		if (who != NULL && pd->_owner == who && alone && b->dt_stub == NULL) {
@@ -1004,7 +1063,7 @@ static __attribute__((noinline, cold)) void fire_traced(usdt_probe_t *probe, siz
 		return;
 	unsigned long next = usdt_reader_enter(r);
 	const struct usdt_binding *b = __atomic_load_n(&probe->_live, __ATOMIC_ACQUIRE);
-	if (b != NULL) {
+	if (b != NULL && !b->located) {     /* usdt_vm.h: C arguments cannot reach those */
 		void *padded[USDT_ARG_MAX];
 		if (argc < b->argc || argv == NULL) {
 			/* fewer words than declared: the rest read as 0 */

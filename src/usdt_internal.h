@@ -51,6 +51,9 @@ struct usdt_binding {
 	const unsigned char *dt_isen_tp;     /* DTrace is-enabled tracepoint byte */
 	const char *provider;                /* names for libusdt:fire (owned by the */
 	const char *name;                    /*   generation: valid as long as this) */
+	uint64_t vm_gen;                     /* generation it was published in (vm.h) */
+	int located;                         /* arguments at VM-chosen locations: */
+	                                     /*   usdt_fire_probe() cannot pass them */
 };
 
 #define USDT_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -47,3 +47,21 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 	}
 	return (int)n;
 }
+
+/* VM-chosen locations: x0..x30, narrowed by the size prefix ("-4@x19"),
+ * memory as "[xN, off]" (decimal, ", " after the base: see above). sp is
+ * refused: bcc before 0.29 cannot read memory based on it. */
+const char *const usdt_arch_vm_regs[] = {
+	"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10",
+	"x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20",
+	"x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30",
+};
+
+const size_t usdt_arch_vm_nregs = sizeof usdt_arch_vm_regs / sizeof usdt_arch_vm_regs[0];
+
+int usdt_arch_vm_operand(char *buf, size_t buflen, int size, const char *reg, int deref, int32_t offset)
+{
+	int w = deref ? snprintf(buf, buflen, "%d@[%s, %ld]", size, reg, (long)offset)
+	              : snprintf(buf, buflen, "%d@%s", size, reg);
+	return w < 0 || (size_t)w >= buflen ? -1 : w;
+}

@@ -23,6 +23,9 @@
  *   usdt_arch_argspec()         the note argument string for a probe
  *   usdt_arch_call(site, n, argv) call a site with argv in the ABI's argument
  *                               registers and stack slots (assembly)
+ *   usdt_arch_vm_regs[], usdt_arch_vm_operand()  the registers a VM may
+ *                               name for its own argument locations
+ *                               (usdt_vm.h) and their note operands
  * Adding an architecture means adding <arch>.{h,c} and <arch>_call.S and
  * one #elif below (and, for DTrace, its stubs in src/dof/dof_stub.c);
  * the ELF builder, the loader and the core take everything from here.
@@ -65,5 +68,17 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 
 /* Call `site` with argv[0..argc) as arguments (argc <= USDT_ARG_MAX). */
 void usdt_arch_call(const void *site, size_t argc, void *const *argv);
+
+/* VM-chosen argument locations (usdt_vm.h): the full-width general
+ * registers a note operand may name, in the architecture's own spelling
+ * ("rbx", "x19"). */
+extern const char *const usdt_arch_vm_regs[];
+extern const size_t usdt_arch_vm_nregs;
+/* Write the note operand of an argument of signed size `size` (-8..8) held
+ * in register `reg` (one of usdt_arch_vm_regs) or, when deref, in memory
+ * at reg + offset: "-4@%rbx", "8@16(%r12)", "-2@[x19, -8]". Returns the
+ * length, or -1 if it does not fit or the register cannot hold that size
+ * (an 8-byte value in an i386 register). */
+int usdt_arch_vm_operand(char *buf, size_t buflen, int size, const char *reg, int deref, int32_t offset);
 
 #endif

@@ -45,3 +45,19 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 	}
 	return (int)n;
 }
+
+/* VM-chosen locations: 32-bit register names ("-4@%ebx"); an 8-byte value
+ * cannot be in one register, so it must be in memory ("8@16(%ebp)", which
+ * readers read in full, see above). */
+const char *const usdt_arch_vm_regs[] = { "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp" };
+
+const size_t usdt_arch_vm_nregs = sizeof usdt_arch_vm_regs / sizeof usdt_arch_vm_regs[0];
+
+int usdt_arch_vm_operand(char *buf, size_t buflen, int size, const char *reg, int deref, int32_t offset)
+{
+	if (!deref && abs(size) > 4)
+		return -1;
+	int w = deref ? snprintf(buf, buflen, "%d@%ld(%%%s)", size, (long)offset, reg)
+	              : snprintf(buf, buflen, "%d@%%%s", size, reg);
+	return w < 0 || (size_t)w >= buflen ? -1 : w;
+}

@@ -65,3 +65,21 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 	}
 	return (int)n;
 }
+
+/* VM-chosen locations: a register is always named by its 64-bit name and
+ * the size prefix narrows it ("-4@%rbx", "1@%r12"), which bcc, libbpf, GDB
+ * and perf all honour (see above: sub-register names are where readers
+ * disagree); memory is "size@disp(%reg)" with a decimal displacement. */
+const char *const usdt_arch_vm_regs[] = {
+	"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+const size_t usdt_arch_vm_nregs = sizeof usdt_arch_vm_regs / sizeof usdt_arch_vm_regs[0];
+
+int usdt_arch_vm_operand(char *buf, size_t buflen, int size, const char *reg, int deref, int32_t offset)
+{
+	int w = deref ? snprintf(buf, buflen, "%d@%ld(%%%s)", size, (long)offset, reg)
+	              : snprintf(buf, buflen, "%d@%%%s", size, reg);
+	return w < 0 || (size_t)w >= buflen ? -1 : w;
+}

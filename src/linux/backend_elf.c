@@ -19,9 +19,10 @@
 #include "linux/loader.h"
 #include "linux/type_note.h"
 #include "names.h"
+#include "vm.h"
 
 /* Longest argument spec: 32 args of "-8@%r9b"/"-8@248(%rsp)" plus spaces. */
-#define ARGSPEC_MAX (USDT_ARG_MAX * 16)
+#define ARGSPEC_MAX USDT_VM_ARGSPEC_MAX   /* usdt_vm.h: VM-chosen locations are longest */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -63,7 +64,7 @@ static void make_build_id(const usdt_provider_t *provider, const struct usdt_gen
 /* Same argument signature (count and signed sizes) as the previous probe? */
 static int same_signature(const usdt_probedef_t *a, const usdt_probedef_t *b)
 {
-	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0;
+	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0 && a->_vm == NULL && b->_vm == NULL;
 }
 
 /*
@@ -88,7 +89,8 @@ static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_pr
 			off[i] = off[i - 1];
 			continue;
 		}
-		int len = usdt_arch_argspec(one, sizeof one, pd->argc, (const int8_t *)pd->_argsize);
+		int len = pd->_vm != NULL ? usdt_vm_argspec(one, sizeof one, pd)   /* VM-chosen locations */
+		                          : usdt_arch_argspec(one, sizeof one, pd->argc, (const int8_t *)pd->_argsize);
 		if (len < 0) {
 			usdt_errf(err, "probe %s: argument spec too long", pd->name);
 			goto fail;
@@ -223,6 +225,11 @@ out:
 	free(specs);
 	free(probes);
 	return rc;
+}
+
+int usdt_sites_dtrace(void)
+{
+	return usdt_dtrace_wanted();
 }
 
 int usdt_sites_hide(struct usdt_generation *gen, char *err)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_symbols.sh — libusdt.so exports exactly the functions and objects that
-# include/usdt.h declares (USDT_API), each versioned LIBUSDT_1.0 by the
+# include/usdt.h and include/usdt_vm.h declare (USDT_API), each versioned LIBUSDT_1.0 by the
 # linker version script, and nothing else; a program using the header's
 # objects (USDT_ARGTYPE_STRING, as lua-usdt does) links against the shared
 # library.
@@ -10,7 +10,7 @@ so=$BUILD/libusdt.so.1
 [ -e "$so" ] || fail "no $so (make)"
 # Declared: the identifier before '(' or '[' on each USDT_API line (the
 # declarations are one per line, possibly continued on the next).
-sed -n '/^USDT_API/p' include/usdt.h | grep -v '#define' |
+sed -n '/^USDT_API/p' include/usdt.h include/usdt_vm.h | grep -v '#define' |
   sed -E 's/\(.*//; s/\[.*//; s/.*[ *]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*$/\1/' | sort -u > "$TMP/declared"
 [ "$(wc -l < "$TMP/declared")" -ge 16 ] || { cat "$TMP/declared"; fail "could not parse usdt.h"; }
 # Exported: defined dynamic symbols other than the version definition.
