@@ -71,6 +71,7 @@
  * glibc writes into .dynamic unconditionally and would fault on it.
  */
 #include <elf.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,35 +105,33 @@ enum {
 };
 enum { PH_LOAD_RX, PH_LOAD_RW, PH_DYNAMIC, PH_NOTE, PH_NOTE_PROPERTY, PH_PROPERTY, PH_STACK, PH_COUNT };
 #define NDYN 6
+/* The SysV .hash table has a single bucket: a valid table, whose chain
+ * holds every symbol. Nothing looks our symbols up by name in a hot path
+ * (gdb and perf read .dynsym, a dlsym() still finds them by walking the
+ * chain), and computing the ELF hash of every symbol name was 13 % of a
+ * 1 000-probe enable. */
+#define HASH_BUCKETS 1
 
-static const char shstrtab[] =
-	"\0.note.gnu.property\0.note.gnu.build-id\0.hash\0.dynsym\0.dynstr\0.text\0.stapsdt.base\0"
-	".dynamic\0.probes\0.note.stapsdt\0.note.libusdt\0.shstrtab";
+/* .shstrtab, laid out as a struct of char arrays so that every name's
+ * offset is a compile-time constant (offsetof): no lookup per build. */
+#define SECTION_NAMES(X)                                                                       \
+	X(property, ".note.gnu.property") X(buildid, ".note.gnu.build-id") X(hash, ".hash")     \
+	X(dynsym, ".dynsym") X(dynstr, ".dynstr") X(text, ".text") X(base, ".stapsdt.base")     \
+	X(dynamic, ".dynamic") X(probes, ".probes") X(note, ".note.stapsdt")                     \
+	X(meta, ".note.libusdt") X(shstrtab, ".shstrtab")
+#define SECTION_FIELD(id, str) char id[sizeof str];
+#define SECTION_INIT(id, str) str,
+#define SECTION_SIZE(id, str) + sizeof str
+static const struct shstr_table {
+	char null;
+	SECTION_NAMES(SECTION_FIELD)
+} shstrtab = { '\0', SECTION_NAMES(SECTION_INIT) };
+_Static_assert(sizeof shstrtab == 1 SECTION_NAMES(SECTION_SIZE), ".shstrtab must have no padding");
+#define SHSTR(id) ((uint32_t)offsetof(struct shstr_table, id))
 
 static size_t align_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
-}
-
-static uint32_t shstr_index(const char *name)
-{
-	for (size_t i = 1; i < sizeof shstrtab; i += strlen(shstrtab + i) + 1)
-		if (strcmp(shstrtab + i, name) == 0)
-			return (uint32_t)i;
-	return 0;
-}
-
-static uint32_t elf_hash(const char *s)
-{
-	uint32_t h = 0, g;
-	while (*s) {
-		h = (h << 4) + (unsigned char)*s++;
-		g = h & 0xf0000000u;
-		if (g)
-			h ^= g >> 24;
-		h &= ~g;
-	}
-	return h;
 }
 
 static size_t note_size(size_t namesz, size_t descsz)
@@ -168,7 +167,7 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	size_t provlen = strlen(d->provider);
 	memset(p, 0, sizeof *p);
 	p->nsyms = d->nprobes + 1;
-	p->nbucket = d->nprobes / 2 + 1;
+	p->nbucket = HASH_BUCKETS;
 	size_t off = sizeof(USDT_ELF(Ehdr)) + PH_COUNT * sizeof(USDT_ELF(Phdr));
 	p->property_off = align_up(off, PROPERTY_ALIGN);
 	p->property_size = sizeof(USDT_ELF(Nhdr)) + 4 + PROPERTY_DESC_SIZE;
@@ -219,10 +218,10 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	return 0;
 }
 
-static void set_shdr(USDT_ELF(Shdr) *sh, const char *name, uint32_t type, uint64_t flags, size_t off,
+static void set_shdr(USDT_ELF(Shdr) *sh, uint32_t name, uint32_t type, uint64_t flags, size_t off,
                      size_t size, uint64_t addr, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize)
 {
-	sh->sh_name = shstr_index(name);
+	sh->sh_name = name;
 	sh->sh_type = type;
 	sh->sh_flags = flags;
 	sh->sh_addr = addr;
@@ -293,30 +292,30 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
 
 	USDT_ELF(Shdr) *sh = (USDT_ELF(Shdr) *)(img + p->shdr_off);
-	set_shdr(&sh[SH_PROPERTY], ".note.gnu.property", SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
+	set_shdr(&sh[SH_PROPERTY], SHSTR(property), SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
 	         p->property_off, 0, 0, PROPERTY_ALIGN, 0);
-	set_shdr(&sh[SH_BUILDID], ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
+	set_shdr(&sh[SH_BUILDID], SHSTR(buildid), SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
 	         p->buildid_off, 0, 0, 4, 0);
-	set_shdr(&sh[SH_HASH], ".hash", SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
+	set_shdr(&sh[SH_HASH], SHSTR(hash), SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
 	         SH_DYNSYM, 0, 8, 4);
-	set_shdr(&sh[SH_DYNSYM], ".dynsym", SHT_DYNSYM, SHF_ALLOC, p->dynsym_off, p->dynsym_size,
+	set_shdr(&sh[SH_DYNSYM], SHSTR(dynsym), SHT_DYNSYM, SHF_ALLOC, p->dynsym_off, p->dynsym_size,
 	         p->dynsym_off, SH_DYNSTR, 1, sizeof(ADDR), sizeof(USDT_ELF(Sym)));
-	set_shdr(&sh[SH_DYNSTR], ".dynstr", SHT_STRTAB, SHF_ALLOC, p->dynstr_off, p->dynstr_size,
+	set_shdr(&sh[SH_DYNSTR], SHSTR(dynstr), SHT_STRTAB, SHF_ALLOC, p->dynstr_off, p->dynstr_size,
 	         p->dynstr_off, 0, 0, 1, 0);
-	set_shdr(&sh[SH_TEXT], ".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, p->text_off, p->text_size,
+	set_shdr(&sh[SH_TEXT], SHSTR(text), SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, p->text_off, p->text_size,
 	         p->text_off, 0, 0, TEXT_ALIGN, 0);
-	set_shdr(&sh[SH_BASE], ".stapsdt.base", SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, p->base_off,
+	set_shdr(&sh[SH_BASE], SHSTR(base), SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, p->base_off,
 	         0, 0, 1, 0);
-	set_shdr(&sh[SH_DYNAMIC], ".dynamic", SHT_DYNAMIC, p->ro_dynamic ? SHF_ALLOC : SHF_ALLOC | SHF_WRITE, p->dynamic_off,
+	set_shdr(&sh[SH_DYNAMIC], SHSTR(dynamic), SHT_DYNAMIC, p->ro_dynamic ? SHF_ALLOC : SHF_ALLOC | SHF_WRITE, p->dynamic_off,
 	         p->dynamic_size, p->dynamic_off, SH_DYNSTR, 0, sizeof(ADDR), sizeof(USDT_ELF(Dyn)));
-	set_shdr(&sh[SH_PROBES], ".probes", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
+	set_shdr(&sh[SH_PROBES], SHSTR(probes), SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
 	         p->probes_size, p->probes_off, 0, 0, 2, 0);
-	set_shdr(&sh[SH_NOTE], ".note.stapsdt", SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
+	set_shdr(&sh[SH_NOTE], SHSTR(note), SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
 	if (p->meta_size > 0)   /* else an inactive entry (readelf fails on an empty note section) */
-		set_shdr(&sh[SH_META], ".note.libusdt", SHT_NOTE, 0, p->meta_off, p->meta_size, 0, 0, 0, 4, 0);
-	set_shdr(&sh[SH_SHSTRTAB], ".shstrtab", SHT_STRTAB, 0, p->shstrtab_off, sizeof shstrtab, 0,
+		set_shdr(&sh[SH_META], SHSTR(meta), SHT_NOTE, 0, p->meta_off, p->meta_size, 0, 0, 0, 4, 0);
+	set_shdr(&sh[SH_SHSTRTAB], SHSTR(shstrtab), SHT_STRTAB, 0, p->shstrtab_off, sizeof shstrtab, 0,
 	         0, 0, 1, 0);
-	memcpy(img + p->shstrtab_off, shstrtab, sizeof shstrtab);
+	memcpy(img + p->shstrtab_off, &shstrtab, sizeof shstrtab);
 
 	USDT_ELF(Dyn) *dyn = (USDT_ELF(Dyn) *)(img + p->dynamic_off);
 	const int64_t tags[NDYN] = { DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_NULL };
@@ -353,6 +352,7 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 	uint8_t *note = img + p.note_off;
 	hash[0] = (uint32_t)p.nbucket;
 	hash[1] = (uint32_t)p.nsyms;
+	buckets[0] = (uint32_t)d->nprobes;      /* the chain runs from the last symbol down */
 	for (size_t i = 0; i < d->nprobes; i++) {
 		const struct usdt_elf_probe *pr = &d->probes[i];
 		size_t namelen = pr->namelen, speclen = pr->speclen;
@@ -374,9 +374,7 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 		syms[symidx].st_value = (ADDR)site;
 		syms[symidx].st_size = USDT_ARCH_SITE_STRIDE;
 		stroff += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
-		uint32_t b = elf_hash(sname) % (uint32_t)p.nbucket;
-		chains[symidx] = buckets[b];
-		buckets[b] = symidx;
+		chains[symidx] = symidx - 1;    /* one bucket: see HASH_BUCKETS */
 
 		/* The stapsdt note: pc, base, semaphore, then three strings. */
 		size_t descsz = 3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + speclen + 1;
