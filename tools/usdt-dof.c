@@ -12,6 +12,9 @@
  *   usdt-dof --build [--profile P] [--base ADDR] [--stubs ADDR] -o FILE \
  *            PROVIDER MODULE FUNC:NAME[=TYPE,TYPE...]...
  *
+ * Profiles: illumos, freebsd, macos, linux (this machine's architecture),
+ * <os>-x86_64 and freebsd-arm64, macos-arm64, linux-arm64 (any host).
+ *
  * Exit status: 0 valid (or built), 1 invalid, 2 usage or I/O error.
  */
 #include <errno.h>
@@ -30,8 +33,8 @@
 /* Default addresses: where the document and the stubs are assumed to be. */
 #define TOOL_DEFAULT_BASE 0x600000ull
 #define TOOL_DEFAULT_STUBS 0x401000ull
-/* Stub slot per probe: probe stub, then is-enabled stub. */
-#define TOOL_STUB_SLOT (2 * USDT_DOF_STUB_MAX)
+/* Stub size assumed for a profile without stub code (i386 hosts). */
+#define TOOL_FALLBACK_STUB 16
 
 static void usage(FILE *f)
 {
@@ -40,13 +43,17 @@ static void usage(FILE *f)
 		"                [--base ADDR --stubs ADDR] FILE|-\n"
 		"       usdt-dof --build [--profile P] [--base ADDR] [--stubs ADDR]\n"
 		"                -o FILE PROVIDER MODULE FUNC:NAME[=TYPE,TYPE...]...\n"
-		"profiles: illumos, freebsd, macos, linux (default: %s)\n"
+		"profiles: illumos, freebsd, macos, linux (default: %s), for this\n"
+		"machine's architecture; illumos-x86_64, freebsd-x86_64,\n"
+		"macos-x86_64, linux-x86_64, freebsd-arm64, macos-arm64,\n"
+		"linux-arm64 for any host\n"
 		"Dump and validate a DOF helper document, or build one. With\n"
 		"--stubs (and --base, the document's address), the validator also\n"
 		"checks that every offset lands on the stub site usdt-dof --build\n"
-		"put there (probe i's stubs at STUBS + %d*i).\n"
+		"put there (probe i's probe stub at STUBS + 2*S*i, its is-enabled\n"
+		"stub S bytes later; S = 16 on x86_64, 32 on arm64).\n"
 		"Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n",
-		usdt_dof_profile_name(usdt_dof_host_profile()), TOOL_STUB_SLOT);
+		usdt_dof_profile_name(usdt_dof_host_profile()));
 }
 
 static int parse_addr(const char *s, uint64_t *v)
@@ -135,6 +142,13 @@ static int parse_probe(char *spec, struct usdt_dof_probe_desc *pr,
 	return 0;
 }
 
+/* Bytes of one stub of the profile (the layout --build and --stubs use). */
+static uint64_t stub_size(usdt_dof_profile_t prof)
+{
+	size_t s = usdt_dof_stub_size(prof);
+	return s ? s : TOOL_FALLBACK_STUB;
+}
+
 static int build(usdt_dof_profile_t prof, uint64_t base, uint64_t stubs,
 		 const char *out, int argc, char **argv)
 {
@@ -157,8 +171,8 @@ static int build(usdt_dof_profile_t prof, uint64_t base, uint64_t stubs,
 				"(want FUNC:NAME[=TYPE,TYPE...])\n", argv[2 + i]);
 			goto out;
 		}
-		pr[i].probe_addr = stubs + TOOL_STUB_SLOT * (uint64_t)i;
-		pr[i].isenabled_addr = pr[i].probe_addr + USDT_DOF_STUB_MAX;
+		pr[i].probe_addr = stubs + 2 * stub_size(prof) * (uint64_t)i;
+		pr[i].isenabled_addr = pr[i].probe_addr + stub_size(prof);
 	}
 	struct usdt_dof_provider_desc pv = { argv[0], argv[1], pr, n, base };
 	if (usdt_dof_build(prof, &pv, &doc, &len, err, sizeof err)) {
@@ -255,8 +269,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		for (size_t k = 0; k < TOOL_MAX_PROBES; k++) {
-			ps[k] = stubs + TOOL_STUB_SLOT * k + psite;
-			es[k] = stubs + TOOL_STUB_SLOT * k + USDT_DOF_STUB_MAX + esite;
+			ps[k] = stubs + 2 * stub_size(prof) * k + psite;
+			es[k] = stubs + 2 * stub_size(prof) * k + stub_size(prof) +
+				esite;
 		}
 		sites.probe_sites = ps;
 		sites.isenabled_sites = es;

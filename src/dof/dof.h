@@ -36,14 +36,42 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * A profile is a consumer (the OS) and, optionally, the architecture of the
+ * target process. The four plain values mean "this OS, on the architecture
+ * libusdt was compiled for"; the others name the architecture explicitly,
+ * so that every variant can be built and validated on any host (dof.md of
+ * the project, "arm64"). DOF itself has no machine field: the architecture
+ * decides the stub code, where the tracepoint lies in it, and the macOS
+ * address rule.
+ */
+#define USDT_DOF_ARCH_HOST 0x000      /* the architecture compiled for */
+#define USDT_DOF_ARCH_X86_64 0x100
+#define USDT_DOF_ARCH_ARM64 0x200     /* AArch64, little-endian, LP64 */
+#define USDT_DOF_ARCH_MASK 0x300
+#define USDT_DOF_OS_MASK 0x0ff
+
 typedef enum {
 	USDT_DOF_ILLUMOS,  /* DOF version 2, return-value is-enabled */
 	USDT_DOF_FREEBSD,  /* DOF version 2, 88-byte helper struct */
 	USDT_DOF_MACOS,    /* DOF version 3, offsets relative to the base */
-	USDT_DOF_LINUX     /* DOF version 3, argument-driven is-enabled */
+	USDT_DOF_LINUX,    /* DOF version 3, argument-driven is-enabled */
+	USDT_DOF_ILLUMOS_X86_64 = USDT_DOF_ILLUMOS | USDT_DOF_ARCH_X86_64,
+	USDT_DOF_FREEBSD_X86_64 = USDT_DOF_FREEBSD | USDT_DOF_ARCH_X86_64,
+	USDT_DOF_MACOS_X86_64 = USDT_DOF_MACOS | USDT_DOF_ARCH_X86_64,
+	USDT_DOF_LINUX_X86_64 = USDT_DOF_LINUX | USDT_DOF_ARCH_X86_64,
+	/* arm64 (there is no illumos arm64 profile) */
+	USDT_DOF_FREEBSD_ARM64 = USDT_DOF_FREEBSD | USDT_DOF_ARCH_ARM64,
+	USDT_DOF_MACOS_ARM64 = USDT_DOF_MACOS | USDT_DOF_ARCH_ARM64,
+	USDT_DOF_LINUX_ARM64 = USDT_DOF_LINUX | USDT_DOF_ARCH_ARM64
 } usdt_dof_profile_t;
 
+/* The number of consumers (OSes): plain profiles are 0 .. this - 1. */
 #define USDT_DOF_NPROFILES 4
+/* Every profile with an explicit architecture, for loops in tests and
+ * tools: USDT_DOF_NEXPLICIT entries. */
+#define USDT_DOF_NEXPLICIT 7
+extern const usdt_dof_profile_t usdt_dof_explicit_profiles[USDT_DOF_NEXPLICIT];
 
 /* Format limits a document built here obeys (checked by
  * usdt_dof_check_names and usdt_dof_build). */
@@ -55,11 +83,22 @@ typedef enum {
 #define USDT_DOF_ARGS_MAX 255
 #define USDT_DOF_LINUX_PATH_MAX 255     /* prov+mod+func+name+3 (NAME_MAX) */
 
-/* The profile of the host this file was compiled for. */
+/* The profile of the host this file was compiled for (a plain one). */
 usdt_dof_profile_t usdt_dof_host_profile(void);
-/* "illumos", "freebsd", "macos", "linux". */
+/* 1 if profile is one of the values above. */
+int usdt_dof_profile_valid(usdt_dof_profile_t profile);
+/* The consumer of a profile: one of the four plain values (an invalid
+ * profile is returned unchanged, so range checks still refuse it). */
+usdt_dof_profile_t usdt_dof_profile_os(usdt_dof_profile_t profile);
+/* The architecture of a profile with USDT_DOF_ARCH_HOST resolved:
+ * USDT_DOF_ARCH_X86_64, USDT_DOF_ARCH_ARM64, or USDT_DOF_ARCH_HOST for a
+ * plain profile on a host without DTrace stubs (i386). */
+unsigned usdt_dof_profile_arch(usdt_dof_profile_t profile);
+/* "illumos", "freebsd", "macos", "linux" for the plain profiles;
+ * "<os>-x86_64" and "<os>-arm64" for the others. */
 const char *usdt_dof_profile_name(usdt_dof_profile_t profile);
-/* Parse a profile name; returns 0 or -1 for an unknown name. */
+/* Parse a profile name (also "<os>-aarch64"); returns 0 or -1 for an
+ * unknown name. */
 int usdt_dof_profile_parse(const char *name, usdt_dof_profile_t *profile);
 /* The DOF version byte written for a profile (2 or 3). */
 int usdt_dof_profile_version(usdt_dof_profile_t profile);
@@ -147,18 +186,20 @@ int usdt_dof_validate_helper(usdt_dof_profile_t profile, const void *arg,
  * describe beyond the point where it stopped (the output says why). */
 int usdt_dof_dump(const void *doc, size_t len, FILE *out);
 
-/* ---- Tracepoint stubs (x86_64; other architectures report ENOTSUP) ----
+/* ---- Tracepoint stubs (x86_64 and arm64; others report ENOTSUP) ----
  *
  * Probe stub: a function void stub(args...) whose tracepoint sees the
  * arguments exactly as at a `dtrace -G` call site (registers and stack).
  * Is-enabled stub: a function int stub(void) returning 1 when a tracer has
  * enabled the probe, 0 otherwise, on every profile (return-register
  * convention on illumos/FreeBSD/macOS, a pointer in arg0 on Linux v3).
- * Each call writes at most USDT_DOF_STUB_MAX bytes into buf, returns the
- * stub length (0 if unsupported or cap too small) and stores the offset of
- * the tracepoint within the stub in *site.
+ * Each call writes usdt_dof_stub_size(profile) bytes (at most
+ * USDT_DOF_STUB_MAX) into buf, returns that length (0 if unsupported or
+ * cap too small) and stores the offset of the tracepoint within the stub
+ * in *site. Stubs are 16 bytes on x86_64 and 32 on arm64.
  */
-#define USDT_DOF_STUB_MAX 16
+#define USDT_DOF_STUB_MAX 32
+size_t usdt_dof_stub_size(usdt_dof_profile_t profile);
 size_t usdt_dof_stub_probe(usdt_dof_profile_t profile, uint8_t *buf,
 			   size_t cap, size_t *site);
 size_t usdt_dof_stub_isenabled(usdt_dof_profile_t profile, uint8_t *buf,

@@ -18,9 +18,23 @@
  * every kernel's accepted range (dof.md §7). */
 #define DOF_BUILD_ATTR DOF_ATTR(DOF_STAB_EVOLVING, DOF_STAB_EVOLVING, DOF_CLASS_ISA)
 
+int usdt_dof_target_model(usdt_dof_profile_t profile)
+{
+	if ((unsigned)profile & USDT_DOF_ARCH_MASK)
+		return DOF_MODEL_LP64;   /* x86_64 and arm64 */
+	return DOF_NATIVE_MODEL;
+}
+
+int usdt_dof_target_encoding(usdt_dof_profile_t profile)
+{
+	if ((unsigned)profile & USDT_DOF_ARCH_MASK)
+		return DOF_ENCODE_LSB;   /* x86_64 and arm64 (little-endian) */
+	return dof_native_encoding();
+}
+
 uint64_t usdt_dof_max_loadsz(usdt_dof_profile_t profile)
 {
-	switch (profile) {
+	switch (usdt_dof_profile_os(profile)) {
 	case USDT_DOF_ILLUMOS: return DOF_MAXSZ_ILLUMOS;
 	case USDT_DOF_FREEBSD: return DOF_MAXSZ_FREEBSD;
 	case USDT_DOF_MACOS: return DOF_MAXSZ_MACOS;
@@ -103,10 +117,10 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 /* Compute a probe's offset field; returns -1 when it does not fit. */
-static int encode_offset(usdt_dof_profile_t profile, uint64_t base,
+static int encode_offset(usdt_dof_profile_t os, uint64_t base,
 			 uint64_t site, int macos_adj, uint32_t *out)
 {
-	if (profile == USDT_DOF_MACOS) {
+	if (os == USDT_DOF_MACOS) {
 		int64_t d = (int64_t)(site - base) + macos_adj;
 		if (d < INT32_MIN || d > INT32_MAX)
 			return -1;
@@ -144,10 +158,12 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 
 	*docp = NULL;
 	*lenp = 0;
-	usdt_dof_arch_info(&arch);
-	if ((unsigned)profile >= USDT_DOF_NPROFILES)
+	if (!usdt_dof_profile_valid(profile))
 		return usdt_dof_errf(err, errlen, "unknown DTrace profile %d",
 				     (int)profile);
+	/* No stubs (i386): offsets with a site offset of 0, no adjustment. */
+	usdt_dof_profile_geometry(profile, &arch);
+	usdt_dof_profile_t os = usdt_dof_profile_os(profile);
 	if (!pv || !pv->name || !pv->module)
 		return usdt_dof_errf(err, errlen,
 				     "DOF provider needs a name and a module");
@@ -181,6 +197,16 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 						     "probe %s:%s is defined twice in "
 						     "provider %s", pr->function,
 						     pr->name, pv->name);
+		if (arch.insn_align > 1 &&
+		    (pr->probe_addr % arch.insn_align ||
+		     pr->isenabled_addr % arch.insn_align))
+			return usdt_dof_errf(err, errlen,
+					     "probe %s:%s: %s stubs must be %u-byte "
+					     "aligned (%#llx, %#llx)", pr->function,
+					     pr->name, usdt_dof_profile_name(profile),
+					     arch.insn_align,
+					     (unsigned long long)pr->probe_addr,
+					     (unsigned long long)pr->isenabled_addr);
 		nargs += pr->argc;
 		if (pr->isenabled_addr)
 			nen++;
@@ -231,8 +257,8 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 
 	/* Header. */
 	doc[0] = 0x7f; doc[1] = 'D'; doc[2] = 'O'; doc[3] = 'F';
-	doc[DOFF_ID_MODEL] = DOF_NATIVE_MODEL;
-	doc[DOFF_ID_ENCODING] = (uint8_t)dof_native_encoding();
+	doc[DOFF_ID_MODEL] = (uint8_t)usdt_dof_target_model(profile);
+	doc[DOFF_ID_ENCODING] = (uint8_t)usdt_dof_target_encoding(profile);
 	doc[DOFF_ID_VERSION] = (uint8_t)usdt_dof_profile_version(profile);
 	doc[DOFF_ID_DIFVERS] = DOF_DIFVERS;
 	doc[DOFF_ID_DIFIREG] = DOF_DIF_REGS;
@@ -273,12 +299,12 @@ int usdt_dof_build(usdt_dof_profile_t profile,
 		uint32_t off, enoff = 0;
 		if (pr->isenabled_addr && pr->isenabled_addr < addr)
 			addr = pr->isenabled_addr;
-		if (profile == USDT_DOF_MACOS)
+		if (os == USDT_DOF_MACOS)
 			addr = pv->base;   /* xnu ignores it; the base is dofhp_addr */
-		if (encode_offset(profile, addr, pr->probe_addr + psite,
+		if (encode_offset(os, addr, pr->probe_addr + psite,
 				  arch.macos_probe_adj, &off) ||
 		    (pr->isenabled_addr &&
-		     encode_offset(profile, addr, pr->isenabled_addr + esite,
+		     encode_offset(os, addr, pr->isenabled_addr + esite,
 				   arch.macos_enabled_adj, &enoff))) {
 			usdt_dof_errf(err, errlen,
 				      "probe %s:%s: tracepoint too far from the "

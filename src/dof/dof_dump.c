@@ -195,8 +195,9 @@ static void dump_provider(const struct dump *D, uint32_t pi,
 	uint64_t n = pr.size / pr.entsize;
 	fprintf(out, "  %" PRIu64 " probe%s\n", n, n == 1 ? "" : "s");
 	if (version == 3)
-		fprintf(out, "  (version 3: on macOS the offsets are relative to "
-			"dofhp_addr, probe -1 / is-enabled +2 on x86-64, and "
+		fprintf(out, "  (version 3: on macOS the offsets are signed and "
+			"relative to dofhp_addr, probe -1 / is-enabled +2 on "
+			"x86-64, bit 0 cleared and no adjustment on arm64, and "
 			"dofpr_addr is ignored; the (=...) addresses below are "
 			"dofpr_addr + offset as Linux reads them)\n");
 	for (uint64_t j = 0; j < n; j++) {

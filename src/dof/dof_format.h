@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dof/dof.h"
+
 /* Header (64 bytes). */
 #define DOFF_HDR_SIZE 64
 #define DOFF_ID_MAG0 0
@@ -152,11 +154,21 @@ static inline int dof_native_encoding(void)
 
 /* Stub geometry (dof_stub.c) used by the builder and validator. */
 struct dof_stub_info {
-	int has_code;            /* 0: this architecture has no stubs */
+	int has_code;            /* 0: this architecture has no stubs (for
+				    usdt_dof_arch_info: no stubs the Linux
+				    in-process integration can use) */
 	int macos_probe_adj;     /* added to (site - base) for probe offsets */
 	int macos_enabled_adj;   /* added to (site - base) for is-enabled */
+	int macos_clear_bit0;    /* xnu arm64: target = (base + off) & ~1 */
+	unsigned insn_align;     /* tracepoints are multiples of this (4 on
+				    arm64, 1 on x86-64) */
 };
+/* The host: what src/linux/dtrace_linux.c may use. */
 void usdt_dof_arch_info(struct dof_stub_info *info);
+/* The architecture of a profile; returns -1 (has_code 0) when it has no
+ * stubs. */
+int usdt_dof_profile_geometry(usdt_dof_profile_t profile,
+			      struct dof_stub_info *info);
 /* 1 if the bytes at p are a valid tracepoint of that kind for the profile
  * (checklist 55); `before` bytes before p and `after` bytes from p are
  * readable. */

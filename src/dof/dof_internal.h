@@ -24,6 +24,12 @@ const char *usdt_dof_bad_provider(usdt_dof_profile_t profile, const char *s);
 /* NULL if s is a usable argument type string, else the reason. */
 const char *usdt_dof_bad_type(const char *s);
 
+/* The data model (DOF_MODEL_*) and byte order (DOF_ENCODE_*) of a
+ * profile's target process: LP64 little-endian for the explicit x86_64 and
+ * arm64 profiles, this process's own for the plain ones. */
+int usdt_dof_target_model(usdt_dof_profile_t profile);
+int usdt_dof_target_encoding(usdt_dof_profile_t profile);
+
 /* Maximum load size (exclusive) for a profile. */
 uint64_t usdt_dof_max_loadsz(usdt_dof_profile_t profile);
 

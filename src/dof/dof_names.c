@@ -16,6 +16,26 @@ static const char *const profile_names[USDT_DOF_NPROFILES] = {
 	"illumos", "freebsd", "macos", "linux"
 };
 
+/* Architecture suffixes of the explicit profiles' names. */
+#define ARCH_NAME_X86_64 "x86_64"
+#define ARCH_NAME_ARM64 "arm64"
+#define ARCH_NAME_ARM64_ALIAS "aarch64"
+#define PROFILE_NAME_MAX 32
+
+const usdt_dof_profile_t usdt_dof_explicit_profiles[USDT_DOF_NEXPLICIT] = {
+	USDT_DOF_ILLUMOS_X86_64, USDT_DOF_FREEBSD_X86_64, USDT_DOF_MACOS_X86_64,
+	USDT_DOF_LINUX_X86_64, USDT_DOF_FREEBSD_ARM64, USDT_DOF_MACOS_ARM64,
+	USDT_DOF_LINUX_ARM64,
+};
+
+/* "<os>-<arch>" for every explicit profile, in the order above. */
+static const char *const explicit_names[USDT_DOF_NEXPLICIT] = {
+	"illumos-" ARCH_NAME_X86_64, "freebsd-" ARCH_NAME_X86_64,
+	"macos-" ARCH_NAME_X86_64, "linux-" ARCH_NAME_X86_64,
+	"freebsd-" ARCH_NAME_ARM64, "macos-" ARCH_NAME_ARM64,
+	"linux-" ARCH_NAME_ARM64,
+};
+
 usdt_dof_profile_t usdt_dof_host_profile(void)
 {
 #if defined(__APPLE__)
@@ -29,18 +49,72 @@ usdt_dof_profile_t usdt_dof_host_profile(void)
 #endif
 }
 
+int usdt_dof_profile_valid(usdt_dof_profile_t profile)
+{
+	if ((unsigned)profile < USDT_DOF_NPROFILES)
+		return 1;
+	for (unsigned i = 0; i < USDT_DOF_NEXPLICIT; i++)
+		if (usdt_dof_explicit_profiles[i] == profile)
+			return 1;
+	return 0;
+}
+
+usdt_dof_profile_t usdt_dof_profile_os(usdt_dof_profile_t profile)
+{
+	if (!usdt_dof_profile_valid(profile))
+		return profile;
+	return (usdt_dof_profile_t)((unsigned)profile & USDT_DOF_OS_MASK);
+}
+
+unsigned usdt_dof_profile_arch(usdt_dof_profile_t profile)
+{
+	if (!usdt_dof_profile_valid(profile))
+		return USDT_DOF_ARCH_HOST;
+	unsigned a = (unsigned)profile & USDT_DOF_ARCH_MASK;
+	if (a != USDT_DOF_ARCH_HOST)
+		return a;
+#if defined(__x86_64__)
+	return USDT_DOF_ARCH_X86_64;
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+	return USDT_DOF_ARCH_ARM64;
+#else
+	return USDT_DOF_ARCH_HOST;
+#endif
+}
+
 const char *usdt_dof_profile_name(usdt_dof_profile_t profile)
 {
-	if ((unsigned)profile >= USDT_DOF_NPROFILES)
-		return "unknown";
-	return profile_names[profile];
+	if ((unsigned)profile < USDT_DOF_NPROFILES)
+		return profile_names[profile];
+	for (unsigned i = 0; i < USDT_DOF_NEXPLICIT; i++)
+		if (usdt_dof_explicit_profiles[i] == profile)
+			return explicit_names[i];
+	return "unknown";
 }
 
 int usdt_dof_profile_parse(const char *name, usdt_dof_profile_t *profile)
 {
+	char buf[PROFILE_NAME_MAX];
+	static const char alias[] = "-" ARCH_NAME_ARM64_ALIAS;
+	if (!name)
+		return -1;
+	size_t n = strlen(name), al = sizeof alias - 1;
+	/* "<os>-aarch64" is "<os>-arm64" */
+	if (n > al && n - al + sizeof "-" ARCH_NAME_ARM64 <= sizeof buf &&
+	    strcmp(name + n - al, alias) == 0) {
+		memcpy(buf, name, n - al);
+		memcpy(buf + n - al, "-" ARCH_NAME_ARM64, sizeof "-" ARCH_NAME_ARM64);
+		name = buf;
+	}
 	for (unsigned i = 0; i < USDT_DOF_NPROFILES; i++) {
-		if (name && strcmp(name, profile_names[i]) == 0) {
+		if (strcmp(name, profile_names[i]) == 0) {
 			*profile = (usdt_dof_profile_t)i;
+			return 0;
+		}
+	}
+	for (unsigned i = 0; i < USDT_DOF_NEXPLICIT; i++) {
+		if (strcmp(name, explicit_names[i]) == 0) {
+			*profile = usdt_dof_explicit_profiles[i];
 			return 0;
 		}
 	}
@@ -49,7 +123,8 @@ int usdt_dof_profile_parse(const char *name, usdt_dof_profile_t *profile)
 
 int usdt_dof_profile_version(usdt_dof_profile_t profile)
 {
-	return profile == USDT_DOF_ILLUMOS || profile == USDT_DOF_FREEBSD ? 2 : 3;
+	usdt_dof_profile_t os = usdt_dof_profile_os(profile);
+	return os == USDT_DOF_ILLUMOS || os == USDT_DOF_FREEBSD ? 2 : 3;
 }
 
 int usdt_dof_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -111,7 +186,7 @@ const char *usdt_dof_bad_provider(usdt_dof_profile_t profile, const char *s)
 	 * of pid 42 is provider042 in D (README "Names"). */
 	if (strcmp(s, "pid") == 0)
 		return "is reserved by DTrace";
-	if (profile == USDT_DOF_MACOS &&
+	if (usdt_dof_profile_os(profile) == USDT_DOF_MACOS &&
 	    (strcmp(s, "objc") == 0 || strcmp(s, "oneshot") == 0))
 		return "is reserved by DTrace on macOS";
 	return NULL;
@@ -141,7 +216,7 @@ int usdt_dof_check_names(usdt_dof_profile_t profile, const char *provider,
 	const char *why;
 	const char *p = usdt_dof_profile_name(profile);
 
-	if ((unsigned)profile >= USDT_DOF_NPROFILES)
+	if (!usdt_dof_profile_valid(profile))
 		return usdt_dof_errf(err, errlen, "unknown DTrace profile %d",
 				     (int)profile);
 	if (provider && (why = usdt_dof_bad_provider(profile, provider)))
@@ -162,7 +237,8 @@ int usdt_dof_check_names(usdt_dof_profile_t profile, const char *provider,
 		return usdt_dof_errf(err, errlen,
 				     "DTrace (%s) probe name \"%.80s\" %s", p,
 				     name, why);
-	if (profile == USDT_DOF_LINUX && provider && module && function &&
+	if (usdt_dof_profile_os(profile) == USDT_DOF_LINUX && provider &&
+	    module && function &&
 	    name &&
 	    strlen(provider) + strlen(module) + strlen(function) +
 	    strlen(name) + 3 > USDT_DOF_LINUX_PATH_MAX)

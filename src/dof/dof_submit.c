@@ -81,7 +81,7 @@ void usdt_dof_set_device_ops(const struct usdt_dof_device_ops *ops)
 
 const char *usdt_dof_helper_path(usdt_dof_profile_t profile)
 {
-	return profile == USDT_DOF_MACOS ? HELPER_PATH_MACOS : HELPER_PATH;
+	return usdt_dof_profile_os(profile) == USDT_DOF_MACOS ? HELPER_PATH_MACOS : HELPER_PATH;
 }
 
 /* Open the helper device; returns the fd, -2 when there is none (ENOENT),
@@ -100,6 +100,7 @@ static int open_helper(usdt_dof_profile_t profile)
 
 int usdt_dof_device_present(usdt_dof_profile_t profile)
 {
+	profile = usdt_dof_profile_os(profile);   /* the device is per OS */
 	if ((unsigned)profile >= USDT_DOF_NPROFILES)
 		return 0;
 	long long now = now_ns();
@@ -151,6 +152,8 @@ static int adddof(int fd, usdt_dof_profile_t profile, const void *doc,
 		/* the kernel writes the generation over dofhp_dof */
 		return (int)dof_rd64(iod, DOFF_IOD_HELPERS + DOFF_HP_DOF);
 	}
+	default:   /* callers pass usdt_dof_profile_os() */
+		break;
 	}
 	errno = EINVAL;
 	return -1;
@@ -172,6 +175,8 @@ static int removedof(int fd, usdt_dof_profile_t profile, int gen)
 		int g = gen;
 		return dev.ioctl(dev.ctx, fd, USDT_DOF_FREEBSD_REMOVE, &g);
 	}
+	default:
+		break;
 	}
 	errno = EINVAL;
 	return -1;
@@ -208,6 +213,7 @@ int usdt_dof_register(usdt_dof_profile_t profile, const void *doc,
 	const char *why;
 	int rc = -1;
 
+	profile = usdt_dof_profile_os(profile);   /* submission is per OS */
 	if ((unsigned)profile >= USDT_DOF_NPROFILES || !doc || !reg ||
 	    len < DOFF_HDR_SIZE)
 		return usdt_dof_errf(err, errlen,

@@ -25,9 +25,11 @@
 #define DOF_FUNC_LEN_MAX 128
 #define DOF_NAME_LEN_MAX 64
 #define DOF_TYPE_LEN_MAX 128
-/* Bytes read around a tracepoint when checking instruction bytes. */
-#define DOF_SITE_BEFORE 3
-#define DOF_SITE_AFTER 3
+/* Bytes readable around a tracepoint when checking instruction bytes (the
+ * stubs of dof_stub.c keep what is compared inside the stub: at most one
+ * x86 instruction or one arm64 word before the site). */
+#define DOF_SITE_BEFORE 4
+#define DOF_SITE_AFTER 4
 
 struct sec {
 	uint32_t type, align, flags, entsize;
@@ -35,7 +37,8 @@ struct sec {
 };
 
 struct vctx {
-	usdt_dof_profile_t prof;
+	usdt_dof_profile_t prof;     /* the consumer (plain profile) */
+	usdt_dof_profile_t full;     /* as given: with the architecture */
 	int lx;                  /* dtrace-utils messages */
 	const uint8_t *d;
 	uint64_t len, loadsz;
@@ -115,10 +118,10 @@ static int check_header(struct vctx *c)
 	    d[DOFF_ID_MODEL] != DOF_MODEL_LP64)
 		KL(4, "DOF has invalid data model",
 		   "DOF has invalid data model: %i", d[DOFF_ID_MODEL]);
-	if (d[DOFF_ID_ENCODING] != dof_native_encoding())
+	if (d[DOFF_ID_ENCODING] != usdt_dof_target_encoding(c->full))
 		KL(5, "DOF encoding mismatch",
 		   "DOF encoding mismatch: %i, expected %i", d[DOFF_ID_ENCODING],
-		   dof_native_encoding());
+		   usdt_dof_target_encoding(c->full));
 	c->version = d[DOFF_ID_VERSION];
 	int vok;
 	if (p == USDT_DOF_MACOS)
@@ -147,10 +150,10 @@ static int check_header(struct vctx *c)
 			   "DOF has invalid ident byte set: %i = %i", i, d[i]);
 	/* Native data model: consumers accept either, the target process
 	 * needs its own (checklist 4, strict). */
-	if (d[DOFF_ID_MODEL] != DOF_NATIVE_MODEL)
+	if (d[DOFF_ID_MODEL] != usdt_dof_target_model(c->full))
 		return vfail(c, 4, "libusdt: DOF data model %i is not the "
 			     "process's model %i", d[DOFF_ID_MODEL],
-			     DOF_NATIVE_MODEL);
+			     usdt_dof_target_model(c->full));
 	uint32_t flags = dof_rd32(d, DOFF_H_FLAGS);
 	if (flags != 0)
 		KL(10, "DOF has invalid flag bits set",
@@ -609,7 +612,7 @@ static int check_site(struct vctx *c, const struct usdt_dof_sites *S,
 			     (unsigned long long)target, kind);
 	if (S->in_process) {
 		const uint8_t *p = (const uint8_t *)(uintptr_t)target;
-		if (!usdt_dof_site_ok(c->prof, isen, p, DOF_SITE_BEFORE,
+		if (!usdt_dof_site_ok(c->full, isen, p, DOF_SITE_BEFORE,
 				      DOF_SITE_AFTER))
 			return vfail(c, 55, "libusdt: probe %s:%s: the code at the "
 				     "%s site %#llx is not a valid %s tracepoint", fs, ns,
@@ -627,7 +630,7 @@ static int check_addresses(struct vctx *c, const struct prov *P,
 {
 	struct dof_stub_info arch;
 	const uint8_t *d = c->d;
-	usdt_dof_arch_info(&arch);
+	usdt_dof_profile_geometry(c->full, &arch);
 	if (S->in_process && c->prof == USDT_DOF_LINUX &&
 	    !in_named_mapping(S->dof_addr))
 		return vfail(c, 58, "cannot look up mapping (process dead?)");
@@ -657,6 +660,22 @@ static int check_addresses(struct vctx *c, const struct prov *P,
 								 : arch.macos_probe_adj);
 				else
 					t = addr + raw;
+				/* arm64: instructions are 4-aligned; xnu clears bit 0
+				 * (a leftover of Thumb), which would hide an odd
+				 * offset: refuse it before that (strict). */
+				if (arch.insn_align > 1 && t % arch.insn_align)
+					return vfail(c, c->prof == USDT_DOF_MACOS ? 56 : 55,
+						     "libusdt: probe %s:%s %s offset %#x "
+						     "resolves to %#llx, which is not a "
+						     "%u-byte aligned %s instruction%s", fs, ns,
+						     isen ? "is-enabled" : "probe", raw,
+						     (unsigned long long)t, arch.insn_align,
+						     usdt_dof_profile_name(c->full),
+						     arch.macos_clear_bit0 && c->prof ==
+						     USDT_DOF_MACOS && (t & 1) ?
+						     " (xnu would clear bit 0)" : "");
+				if (arch.macos_clear_bit0 && c->prof == USDT_DOF_MACOS)
+					t &= ~(uint64_t)1;
 				int r = check_site(c, S, fs, ns, t, raw, isen);
 				if (r)
 					return r;
@@ -871,15 +890,16 @@ int usdt_dof_validate(usdt_dof_profile_t profile, const void *doc, size_t len,
 	int r, relocs;
 
 	memset(&c, 0, sizeof c);
-	c.prof = profile;
-	c.lx = profile == USDT_DOF_LINUX;
+	c.full = profile;
+	c.prof = usdt_dof_profile_os(profile);
+	c.lx = c.prof == USDT_DOF_LINUX;
 	c.d = doc;
 	c.len = doc ? len : 0;
 	c.msg = msg;
 	c.msglen = msglen;
 	if (msg && msglen)
 		msg[0] = '\0';
-	if ((unsigned)profile >= USDT_DOF_NPROFILES)
+	if (!usdt_dof_profile_valid(profile))
 		return vfail(&c, 6, "libusdt: unknown profile %d", (int)profile);
 	if ((r = check_header(&c)) || (r = check_sections(&c)) ||
 	    (r = check_relocations(&c, &relocs)) ||
@@ -915,6 +935,8 @@ int usdt_dof_validate_helper(usdt_dof_profile_t profile, const void *arg,
 {
 	struct vctx c;
 	memset(&c, 0, sizeof c);
+	c.full = profile;
+	profile = usdt_dof_profile_os(profile);
 	c.prof = profile;
 	c.lx = profile == USDT_DOF_LINUX;
 	c.msg = msg;
