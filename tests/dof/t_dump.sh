@@ -4,7 +4,9 @@
 # provider, probes with offsets and argument types), validate it for its
 # profile (with the stub-address checks), refuse it for a profile with
 # another DOF version, and report the consumer's message for a corrupted
-# copy with a non-zero exit status.
+# copy with a non-zero exit status. The same for the arm64 profiles
+# (freebsd-arm64, macos-arm64, linux-arm64: 32-byte stubs, sites at +0 and,
+# for the Linux is-enabled stub, +8), on any host.
 set -u
 BUILD=${BUILD:-build}
 T=$BUILD/bin/usdt-dof
@@ -43,6 +45,35 @@ for p in illumos freebsd macos linux; do
       && ok "$p: refused as $other: $out" || bad "$p as $other: rc $rc: $out"
   fi
 done
+
+# arm64: probe i's stubs at 0x401000 + 64*i (probe) and +32 (is-enabled)
+for p in freebsd-arm64 macos-arm64 linux-arm64; do
+  f=$tmp/$p.dof
+  "$T" --build --profile $p --base 0x600000 --stubs 0x401000 -o "$f" \
+       myprov a.out 'myfunc:myprobe=int,char *' 'myfunc:done' 'other:x=uint64_t,bool,const char *' \
+       2>"$tmp/err" && ok "$p: built" || { bad "$p: build: $(cat "$tmp/err")"; continue; }
+  out=$("$T" --profile $p --base 0x600000 --stubs 0x401000 --module a.out "$f"); rc=$?
+  [ $rc = 0 ] && grep -qF "validation ($p): OK" <<<"$out" && ok "$p: validates with the stub sites, exit 0" || bad "$p: exit $rc: $(tail -n1 <<<"$out")"
+  v=3; [ $p = freebsd-arm64 ] && v=2
+  grep -qF "version $v" <<<"$out" && ok "$p: version $v" || bad "$p: version"
+  case $p in
+    freebsd-arm64) want='probe offsets (1): 0 (=0x401000)'; want2='is-enabled offsets (1): 0x20 (=0x401020)';;
+    linux-arm64) want='probe offsets (1): 0 (=0x401040)'; want2='is-enabled offsets (1): 0x28 (=0x401028)';;
+    macos-arm64) want='probe offsets (1): 0xffe01000'; want2='is-enabled offsets (1): 0xffe01060';;
+  esac
+  grep -qF "$want" <<<"$out" && ok "$p: dump shows '$want'" || bad "$p: dump lacks '$want'"
+  grep -qF "$want2" <<<"$out" && ok "$p: dump shows '$want2'" || bad "$p: dump lacks '$want2'"
+  # the x86-64 stub layout (or a stub one byte off) is refused
+  out=$("$T" -q --profile $p --base 0x600000 --stubs 0x401001 "$f"); rc=$?
+  [ $rc = 1 ] && grep -qE 'check 5[56]' <<<"$out" && ok "$p: stubs one byte off: $out" || bad "$p: stubs one byte off: rc $rc: $out"
+  x86=${p%-arm64}-x86_64
+  out=$("$T" -q --profile $x86 --base 0x600000 --stubs 0x401000 "$f"); rc=$?
+  [ $rc = 1 ] && grep -qE 'check 5[56]' <<<"$out" && ok "$p document as $x86: $out" || bad "$p as $x86: rc $rc: $out"
+done
+"$T" -q --profile linux-aarch64 --base 0x600000 --stubs 0x401000 "$tmp/linux-arm64.dof" >/dev/null \
+  && ok "linux-aarch64 is linux-arm64" || bad "linux-aarch64 alias"
+"$T" -q --profile illumos-arm64 "$tmp/linux-arm64.dof" 2>/dev/null; rc=$?
+[ $rc = 2 ] && ok "no illumos-arm64 profile: exit 2" || bad "illumos-arm64: exit $rc"
 
 # corrupt the PROBES entry size (offset 64 + 32*1 + 12) to 44
 f=$tmp/illumos.dof

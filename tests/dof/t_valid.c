@@ -1,7 +1,8 @@
 /*
  * t_valid.c — every document the builder produces, for all four profiles,
  * passes the validator, including the address checks (section F) against
- * real stubs in a memfd mapping. Providers cover 0..32 arguments, every
+ * real stubs in a memfd mapping — for the four plain profiles and for the
+ * seven explicit ones (x86_64 and arm64 stubs alike, on any host). Providers cover 0..32 arguments, every
  * argument type the core accepts, probes with and without is-enabled sites,
  * shared type lists and function names. Also checks the definition-time
  * name rules (usdt_dof_check_names) and that the stubs run.
@@ -126,8 +127,8 @@ static void one(usdt_dof_profile_t prof, struct spec *s)
 	      pn, s->name, rc, msg);
 	/* Every document validates for its own profile only where versions
 	 * demand it: a v2 document is refused by macOS, v3 by illumos. */
-	usdt_dof_profile_t other = prof == USDT_DOF_MACOS ? USDT_DOF_ILLUMOS
-							  : USDT_DOF_MACOS;
+	usdt_dof_profile_t other = usdt_dof_profile_os(prof) == USDT_DOF_MACOS ?
+				   USDT_DOF_ILLUMOS : USDT_DOF_MACOS;
 	if (usdt_dof_profile_version(other) != usdt_dof_profile_version(prof)) {
 		rc = usdt_dof_validate(other, a.doc, len, NULL, msg, sizeof msg);
 		CHECK(rc == 6 && strcmp(msg, "DOF version mismatch") == 0,
@@ -301,6 +302,9 @@ int main(void)
 	for (int p = 0; p < USDT_DOF_NPROFILES; p++)
 		for (int s = 0; s < NPROV; s++)
 			one(t_profiles[p], &specs[s]);
+	for (int p = 0; p < USDT_DOF_NEXPLICIT; p++)
+		for (int s = 0; s < NPROV; s++)
+			one(usdt_dof_explicit_profiles[p], &specs[s]);
 	names();
 	builder_refusals();
 #if defined(__x86_64__)
