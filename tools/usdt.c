@@ -4,6 +4,7 @@
  *
  *   usdt list [-p PID] [--json]
  *   usdt trace [-p PID] [--lib PATH] [--print] PROVIDER[:PROBE]...
+ *   usdt cdecl [-p PID] [PROVIDER]...
  *
  * `list` finds every object libusdt loaded, in every process it may read:
  * mappings named /memfd:libusdt:PROVIDER (memfd strategy) or
@@ -32,6 +33,18 @@
  * reported as not readable. SIGINT (Ctrl-C, or kill) stops bpftrace and
  * usdt exits 0.
  *
+ * Structured arguments ("struct NAME *", usdt_register_struct): the
+ * metadata carries each structure's layout; `list` shows it, `trace`
+ * declares the structures at the top of the bpftrace program and prints
+ * every field by its type ({status=200 path="/x" ...}), and `cdecl` prints
+ * the C declarations alone, for a bpftrace script of one's own (inline, or
+ * in a header it #includes: `((struct request *)arg0)->status`) or for
+ * `dtrace -C`. They use base C types only (bpftrace has no <stdint.h>),
+ * with explicit padding, so that the offsets are those registered. A "json"
+ * argument or field is printed by bpftrace between two \x1f bytes; usdt
+ * reads bpftrace's output and pretty-prints the JSON there (marking text
+ * bpftrace truncated, BPFTRACE_STRLEN, or that is not JSON).
+ *
  * Exit status: 0 success, 1 nothing found or bpftrace failed, 2 usage.
  * Depends on nothing but libc (bpftrace only for `trace`).
  */
@@ -54,6 +67,7 @@
 #include <unistd.h>
 
 #include "linux/type_note.h"
+#include "structs.h"
 #include "usdt.h"
 
 /* Largest object read (libusdt's own limit is 2 GiB; nobody has that). */
@@ -83,6 +97,13 @@ static const char *const installed_libs[] = {
 	"/usr/local/lib/libusdt.so.1", "/usr/lib/libusdt.so.1", "/usr/lib/x86_64-linux-gnu/libusdt.so.1",
 	"/usr/lib/aarch64-linux-gnu/libusdt.so.1", "/usr/lib/i386-linux-gnu/libusdt.so.1", "/usr/lib64/libusdt.so.1",
 };
+/* Marks a JSON string in bpftrace's output (pretty-printed by usdt). */
+#define JSON_MARK '\x1f'
+#define JSON_MARK_STR "\\x1f"
+/* Deepest JSON nesting pretty-printed; deeper text is shown as it is. */
+#define JSON_DEPTH_MAX 64
+/* Longest bpftrace output line handled whole (longer ones pass through). */
+#define OUT_LINE_MAX 65536
 #define MEMFD_MARK "/memfd:libusdt:"
 #define FILE_MARK "libusdt-"
 
@@ -102,7 +123,20 @@ struct probe {
 	int state_known, sem_value, site_byte, attached;
 };
 
+/* A structure layout from the metadata (type_note.h, structure note). */
+struct tfield {
+	uint32_t offset, size, kind;
+	char *name, *type;
+};
+struct tstruct {
+	char *name;
+	uint32_t size, align, nfields;
+	struct tfield *fields;
+};
+
 struct object {
+	struct tstruct *structs;         /* layouts its probes use */
+	size_t nstructs;
 	pid_t pid;
 	char comm[64];
 	enum strategy strategy;
@@ -338,10 +372,26 @@ static int parse_stapsdt(const uint8_t *img, const struct section *sec, int is64
 static void parse_meta(const uint8_t *img, const struct section *sec, struct object *o)
 {
 	size_t off = 0;
-	struct usdt_type_note nt;
+	static struct usdt_type_note nt;   /* large: not on the stack */
 	memset(&nt, 0, sizeof nt);     /* short notes read the previous one */
 	int rc;
 	while ((rc = usdt_type_note_next(img + sec->off, sec->size, &off, &nt)) > 0) {
+		if (nt.type == USDT_NT_LIBUSDT_STRUCT) {
+			o->structs = xrealloc(o->structs, (o->nstructs + 1) * sizeof *o->structs);
+			struct tstruct *t = &o->structs[o->nstructs++];
+			t->name = xstrdup(nt.struct_name);
+			t->size = nt.struct_size;
+			t->align = nt.struct_align;
+			t->nfields = nt.nfields;
+			t->fields = xrealloc(NULL, nt.nfields * sizeof *t->fields);
+			for (uint32_t f = 0; f < nt.nfields; f++) {
+				t->fields[f].offset = nt.fields[f].offset;
+				t->fields[f].size = nt.fields[f].size;
+				t->fields[f].kind = nt.fields[f].kind;
+				t->fields[f].name = xstrdup(nt.fields[f].name);
+				t->fields[f].type = xstrdup(nt.fields[f].type);
+			}
+		}
 		if (nt.type == USDT_NT_LIBUSDT_PROBE && nt.index < o->nprobes) {
 			struct probe *p = &o->probes[nt.index];
 			if ((int)nt.argc != p->argc)
@@ -378,6 +428,21 @@ static int read_object(int fd, struct object *o, unsigned *machine)
 	return rc;
 }
 
+static void free_structs(struct object *o)
+{
+	for (size_t i = 0; i < o->nstructs; i++) {
+		for (uint32_t f = 0; f < o->structs[i].nfields; f++) {
+			free(o->structs[i].fields[f].name);
+			free(o->structs[i].fields[f].type);
+		}
+		free(o->structs[i].fields);
+		free(o->structs[i].name);
+	}
+	free(o->structs);
+	o->structs = NULL;
+	o->nstructs = 0;
+}
+
 /* Does the file at path carry libusdt:fire? */
 static int has_fire_probe(const char *path)
 {
@@ -399,6 +464,7 @@ static int has_fire_probe(const char *path)
 	}
 	free(o.probes);
 	free(o.provider);
+	free_structs(&o);
 	return found;
 }
 
@@ -580,6 +646,7 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 				close(ofd);
 			free(o.probes);
 			free(o.provider);
+			free_structs(&o);
 			continue;
 		}
 		close(ofd);
@@ -648,6 +715,164 @@ static const char *strategy_name(enum strategy s)
 	return s == OBJ_MEMFD ? "memfd" : "file";
 }
 
+/* ---------- structures ---------- */
+
+/* A structure "struct NAME *" argument type names: NAME, or NULL. */
+static const char *struct_ptr_name(const char *type, char *name, size_t size)
+{
+	size_t n;
+	if (type == NULL || strncmp(type, "struct ", 7) != 0 || (n = strlen(type)) < 10 ||
+	    strcmp(type + n - 2, " *") != 0 || n - 9 >= size)
+		return NULL;
+	memcpy(name, type + 7, n - 9);
+	name[n - 9] = '\0';
+	return name;
+}
+
+/* Every structure known from the scanned objects, first layout of each
+ * name (in the objects' order: a structure after those it contains). */
+struct structs {
+	const struct tstruct **v;
+	const struct object **from;
+	unsigned char *want;
+	size_t n;
+	int conflict;
+};
+
+static int same_struct(const struct tstruct *a, const struct tstruct *b)
+{
+	if (a->size != b->size || a->nfields != b->nfields)
+		return 0;
+	for (uint32_t f = 0; f < a->nfields; f++)
+		if (a->fields[f].offset != b->fields[f].offset || strcmp(a->fields[f].name, b->fields[f].name) != 0 ||
+		    strcmp(a->fields[f].type, b->fields[f].type) != 0)
+			return 0;
+	return 1;
+}
+
+static void structs_collect(struct structs *ss, const struct objects *objs)
+{
+	for (size_t i = 0; i < objs->n; i++)
+		for (size_t k = 0; k < objs->v[i].nstructs; k++) {
+			const struct tstruct *t = &objs->v[i].structs[k];
+			size_t j;
+			for (j = 0; j < ss->n; j++)
+				if (strcmp(ss->v[j]->name, t->name) == 0)
+					break;
+			if (j < ss->n) {
+				if (!same_struct(ss->v[j], t) && !ss->conflict) {
+					ss->conflict = 1;
+					fprintf(stderr, "%s: note: struct %s has different layouts in pids %d and %d; "
+					                "using pid %d's\n", prog, t->name, (int)ss->from[j]->pid,
+					        (int)objs->v[i].pid, (int)ss->from[j]->pid);
+				}
+				continue;
+			}
+			ss->v = xrealloc(ss->v, (ss->n + 1) * sizeof *ss->v);
+			ss->from = xrealloc(ss->from, (ss->n + 1) * sizeof *ss->from);
+			ss->want = xrealloc(ss->want, ss->n + 1);
+			ss->v[ss->n] = t;
+			ss->from[ss->n] = &objs->v[i];
+			ss->want[ss->n++] = 0;
+		}
+}
+
+static const struct tstruct *structs_find(const struct structs *ss, const char *name, size_t *at)
+{
+	for (size_t j = 0; j < ss->n; j++)
+		if (strcmp(ss->v[j]->name, name) == 0) {
+			if (at)
+				*at = j;
+			return ss->v[j];
+		}
+	return NULL;
+}
+
+/* Mark NAME and what it refers to (inline and by pointer) as wanted. */
+static void structs_want(struct structs *ss, const char *name)
+{
+	size_t at;
+	char sub[USDT_STRUCT_NAME_MAX + 8];
+	const struct tstruct *t = structs_find(ss, name, &at);
+	if (t == NULL || ss->want[at])
+		return;
+	ss->want[at] = 1;
+	for (uint32_t f = 0; f < t->nfields; f++) {
+		uint32_t kind = t->fields[f].kind & USDT_FK_KIND_MASK;
+		const char *ty = t->fields[f].type;
+		if (kind == USDT_FK_STRUCT && strncmp(ty, "struct ", 7) == 0)
+			structs_want(ss, ty + 7);
+		else if (kind == USDT_FK_STRUCTPTR && struct_ptr_name(ty, sub, sizeof sub))
+			structs_want(ss, sub);
+	}
+}
+
+/* The base C type a tracer is given for an integer field: bpftrace knows
+ * no <stdint.h> types. */
+static const char *c_int_type(const struct tfield *f)
+{
+	int sign = (f->kind & USDT_FK_SIGNED) != 0;
+	if (strcmp(f->type, "char") == 0)
+		return "char";
+	switch (f->size) {
+	case 1: return sign ? "signed char" : "unsigned char";
+	case 2: return sign ? "short" : "unsigned short";
+	case 4: return sign ? "int" : "unsigned int";
+	default: return sign ? "long long" : "unsigned long long";
+	}
+}
+
+/* The C declaration of one structure: base types, explicit padding (the
+ * registered offsets are natural ones: no `packed` needed). */
+static void struct_decl(struct buf *b, const struct tstruct *t)
+{
+	uint32_t at = 0;
+	bprintf(b, "struct %s {\n", t->name);
+	for (uint32_t f = 0; f < t->nfields; f++) {
+		const struct tfield *fl = &t->fields[f];
+		uint32_t kind = fl->kind & USDT_FK_KIND_MASK;
+		struct buf d = { 0 };
+		if (fl->offset > at)
+			bprintf(b, "\tchar __pad%u[%u];\n", at, fl->offset - at);
+		if (kind == USDT_FK_INT)
+			bprintf(&d, "%s %s;", c_int_type(fl), fl->name);
+		else if (kind == USDT_FK_STRING || kind == USDT_FK_JSON)
+			bprintf(&d, "char *%s;", fl->name);
+		else if (kind == USDT_FK_CHARS)
+			bprintf(&d, "char %s[%u];", fl->name, fl->size);
+		else if (kind == USDT_FK_STRUCT)
+			bprintf(&d, "%s %s;", fl->type, fl->name);
+		else if (kind == USDT_FK_STRUCTPTR)
+			bprintf(&d, "%s%s;", fl->type, fl->name);
+		else
+			bprintf(&d, "void *%s;", fl->name);
+		bprintf(b, "\t%-32s /* %s, offset %u */\n", d.s, fl->type, fl->offset);
+		free(d.s);
+		at = fl->offset + fl->size;
+	}
+	if (t->size > at)
+		bprintf(b, "\tchar __pad%u[%u];\n", at, t->size - at);
+	bprintf(b, "};\n");
+}
+
+/* The declarations of the wanted structures, in dependency order. */
+static void structs_decls(struct buf *b, const struct structs *ss)
+{
+	for (size_t j = 0; j < ss->n; j++)
+		if (ss->want[j])
+			struct_decl(b, ss->v[j]);
+}
+
+static void list_structs(const struct object *o)
+{
+	for (size_t i = 0; i < o->nstructs; i++) {
+		const struct tstruct *t = &o->structs[i];
+		printf("  struct %s (%u bytes)\n", t->name, t->size);
+		for (uint32_t f = 0; f < t->nfields; f++)
+			printf("    +%-4u %-16s %s\n", t->fields[f].offset, t->fields[f].name, t->fields[f].type);
+	}
+}
+
 static void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -690,6 +915,7 @@ static void list_text(const struct objects *objs)
 				printf(" [module %s]", p->module[0] ? p->module : "-");
 			printf("\n");
 		}
+		list_structs(o);
 	}
 }
 
@@ -741,6 +967,21 @@ static void list_json(const struct objects *objs)
 				       p->attached ? "true" : "false", p->sem_value, p->site_byte);
 			else
 				printf(", \"attached\": null, \"semaphore\": null, \"site_byte\": null}");
+		}
+		printf("],\n   \"structs\": [");
+		for (size_t k = 0; k < o->nstructs; k++) {
+			const struct tstruct *t = &o->structs[k];
+			printf("%s\n    {\"name\": ", k ? "," : "");
+			json_str(stdout, t->name);
+			printf(", \"size\": %u, \"align\": %u, \"fields\": [", t->size, t->align);
+			for (uint32_t f = 0; f < t->nfields; f++) {
+				printf("%s{\"name\": ", f ? ", " : "");
+				json_str(stdout, t->fields[f].name);
+				printf(", \"type\": ");
+				json_str(stdout, t->fields[f].type);
+				printf(", \"offset\": %u, \"size\": %u}", t->fields[f].offset, t->fields[f].size);
+			}
+			printf("]}");
 		}
 		printf("]}");
 	}
@@ -825,13 +1066,66 @@ static int bpftrace_has_no_warnings(const char *bpftrace)
 	return run_capture(bpftrace, "--help", out, sizeof out) == 0 && strstr(out, "--no-warnings") != NULL;
 }
 
+/* The structures `usdt trace` knows, and those its program declares. */
+static struct structs trace_structs;
+
+/* The fields of structure t at bpftrace expression prefix `expr` (e.g.
+ * "((struct request *)arg0)->"), as " {name=value ...}". */
+static void fields_format(const struct tstruct *t, const char *expr, struct buf *fmt, struct buf *args, int depth)
+{
+	bprintf(fmt, "{");
+	for (uint32_t f = 0; f < t->nfields; f++) {
+		const struct tfield *fl = &t->fields[f];
+		uint32_t kind = fl->kind & USDT_FK_KIND_MASK;
+		const struct tstruct *sub = kind == USDT_FK_STRUCT && strncmp(fl->type, "struct ", 7) == 0 ?
+		                            structs_find(&trace_structs, fl->type + 7, NULL) : NULL;
+		bprintf(fmt, "%s%s=", f ? " " : "", fl->name);
+		if (kind == USDT_FK_INT) {
+			int sign = (fl->kind & USDT_FK_SIGNED) != 0;
+			bprintf(fmt, "%s", fl->size == 8 ? (sign ? "%ld" : "%lu") : (sign ? "%d" : "%u"));
+			bprintf(args, ", %s%s", expr, fl->name);
+		} else if (kind == USDT_FK_STRING) {
+			bprintf(fmt, "\\\"%%s\\\"");
+			bprintf(args, ", str(%s%s)", expr, fl->name);
+		} else if (kind == USDT_FK_JSON) {
+			bprintf(fmt, JSON_MARK_STR "%%s" JSON_MARK_STR);
+			bprintf(args, ", str(%s%s)", expr, fl->name);
+		} else if (kind == USDT_FK_CHARS) {
+			bprintf(fmt, "\\\"%%s\\\"");
+			bprintf(args, ", %s%s", expr, fl->name);
+		} else if (sub != NULL && depth < JSON_DEPTH_MAX) {
+			struct buf e = { 0 };
+			bprintf(&e, "%s%s.", expr, fl->name);
+			fields_format(sub, e.s, fmt, args, depth + 1);
+			free(e.s);
+		} else {
+			bprintf(fmt, "0x%%lx");
+			bprintf(args, ", (uint64)%s%s", expr, fl->name);
+		}
+	}
+	bprintf(fmt, "}");
+}
+
 /* One printf argument and its conversion, for argument `a` of p read as
  * bpftrace's `var` (arg0.. or arg3.. of libusdt:fire). */
 static void arg_format(const struct probe *p, int a, const char *var, struct buf *fmt, struct buf *args)
 {
 	const char *type = p->typed ? p->types[a] : NULL;
 	int size = p->size[a];
-	if (type != NULL && strcmp(type, "char *") == 0) {
+	char sname[USDT_STRUCT_NAME_MAX + 8];
+	const struct tstruct *t = struct_ptr_name(type, sname, sizeof sname) ?
+	                          structs_find(&trace_structs, sname, NULL) : NULL;
+	if (t != NULL) {
+		struct buf e = { 0 };
+		structs_want(&trace_structs, sname);
+		bprintf(&e, "((struct %s *)%s)->", sname, var);
+		bprintf(fmt, " ");
+		fields_format(t, e.s, fmt, args, 0);
+		free(e.s);
+	} else if (type != NULL && strcmp(type, "json") == 0) {
+		bprintf(fmt, " " JSON_MARK_STR "%%s" JSON_MARK_STR);
+		bprintf(args, ", str(%s)", var);
+	} else if (type != NULL && strcmp(type, "char *") == 0) {
 		bprintf(fmt, " \\\"%%s\\\"");
 		bprintf(args, ", str(%s)", var);
 	} else if (type != NULL && strstr(type, "*") != NULL) {
@@ -894,6 +1188,187 @@ static const struct probe *find_known(const struct objects *objs, const char *pr
 	return found;
 }
 
+/* ---------- JSON in bpftrace's output ---------- */
+
+static void indent(struct buf *b, int depth)
+{
+	bprintf(b, "\n  %*s", 2 * depth, "");
+}
+
+/* Pretty-print JSON text j[0..n) into b, continuation lines indented
+ * (the first line continues the output line). 0, 1 when the text ends
+ * early (bpftrace truncates strings: BPFTRACE_STRLEN), -1 when it is not
+ * JSON (b then holds nothing useful). */
+static int json_pretty(const char *j, size_t n, struct buf *b)
+{
+	char stack[JSON_DEPTH_MAX];
+	int depth = 0, in_str = 0, want_value = 1, any = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = j[i];
+		if (in_str) {
+			bprintf(b, "%c", c);
+			if (c == '\\' && i + 1 < n)
+				bprintf(b, "%c", j[++i]);
+			else if (c == '"')
+				in_str = 0;
+			if (in_str || depth > 0)
+				continue;
+			for (size_t k = i + 1; k < n; k++)      /* a string alone */
+				if (!isspace((unsigned char)j[k]))
+					return -1;
+			return 0;
+		}
+		switch (c) {
+		case ' ': case '\t': case '\n': case '\r':
+			break;
+		case '"':
+			in_str = 1;
+			want_value = 0;
+			any = 1;
+			bprintf(b, "\"");
+			break;
+		case '{': case '[':
+			if (depth == JSON_DEPTH_MAX)
+				return -1;
+			stack[depth++] = c;
+			any = 1;
+			bprintf(b, "%c", c);
+			/* an empty container stays on its line */
+			{
+				size_t k = i + 1;
+				while (k < n && (j[k] == ' ' || j[k] == '\t' || j[k] == '\n' || j[k] == '\r'))
+					k++;
+				if (k < n && j[k] == (c == '{' ? '}' : ']')) {
+					bprintf(b, "%c", j[k]);
+					depth--;
+					i = k;
+					want_value = 0;
+					break;
+				}
+			}
+			indent(b, depth);
+			want_value = 1;
+			break;
+		case '}': case ']':
+			if (depth == 0 || stack[depth - 1] != (c == '}' ? '{' : '['))
+				return -1;
+			depth--;
+			indent(b, depth);
+			bprintf(b, "%c", c);
+			want_value = 0;
+			break;
+		case ',':
+			if (depth == 0 || want_value)
+				return -1;
+			bprintf(b, ",");
+			indent(b, depth);
+			want_value = 1;
+			break;
+		case ':':
+			if (depth == 0 || stack[depth - 1] != '{')
+				return -1;
+			bprintf(b, ": ");
+			want_value = 1;
+			break;
+		default: {
+			/* a number, true, false or null */
+			size_t k = i;
+			while (k < n && (isalnum((unsigned char)j[k]) || j[k] == '-' || j[k] == '+' || j[k] == '.'))
+				k++;
+			size_t len = k - i;
+			int lit = (len == 4 && (strncmp(j + i, "true", 4) == 0 || strncmp(j + i, "null", 4) == 0)) ||
+			          (len == 5 && strncmp(j + i, "false", 5) == 0);
+			int num = len > 0 && (isdigit((unsigned char)j[i]) || j[i] == '-');
+			for (size_t m = i; num && m < k; m++)
+				num = isdigit((unsigned char)j[m]) || strchr("+-.eE", j[m]) != NULL;
+			if (!lit && !num) {
+				/* the end of a truncated literal ("tr") is not an error */
+				if (k == n && len > 0 && len < 5 &&
+				    (strncmp(j + i, "true", len) == 0 || strncmp(j + i, "null", len) == 0 ||
+				     strncmp(j + i, "false", len) == 0)) {
+					bprintf(b, "%.*s", (int)len, j + i);
+					return 1;
+				}
+				return -1;
+			}
+			bprintf(b, "%.*s", (int)len, j + i);
+			i = k - 1;
+			want_value = 0;
+			any = 1;
+		}
+		}
+		if (depth == 0 && any && !in_str) {
+			/* one value: only spaces may follow */
+			for (size_t k = i + 1; k < n; k++)
+				if (!isspace((unsigned char)j[k]))
+					return -1;
+			return 0;
+		}
+	}
+	return any ? 1 : -1;
+}
+
+/* Rewrite one output line: each \x1f-delimited JSON text pretty-printed. */
+static void json_line(const char *line, size_t len, FILE *out)
+{
+	struct buf b = { 0 };
+	const char *p = line, *end = line + len;
+	bprintf(&b, "%s", "");
+	while (p < end) {
+		const char *m = memchr(p, JSON_MARK, (size_t)(end - p));
+		const char *m2 = m ? memchr(m + 1, JSON_MARK, (size_t)(end - m - 1)) : NULL;
+		if (m == NULL || m2 == NULL) {
+			bprintf(&b, "%.*s", (int)(end - p), p);
+			break;
+		}
+		bprintf(&b, "%.*s", (int)(m - p), p);
+		struct buf pj = { 0 };
+		bprintf(&pj, "%s", "");
+		int rc = json_pretty(m + 1, (size_t)(m2 - m - 1), &pj);
+		if (rc < 0)
+			bprintf(&b, "%.*s (not JSON)", (int)(m2 - m - 1), m + 1);
+		else
+			bprintf(&b, "%s%s", pj.s, rc ? " ... (truncated: bpftrace reads BPFTRACE_STRLEN bytes)" : "");
+		free(pj.s);
+		p = m2 + 1;
+	}
+	fputs(b.s, out);
+	free(b.s);
+}
+
+/* Copy bpftrace's output from fd to stdout line by line, JSON
+ * pretty-printed, flushed per line. */
+static void filter_output(int fd)
+{
+	static char line[OUT_LINE_MAX];
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, line + n, sizeof line - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		size_t start = 0;
+		for (size_t i = 0; i < n; i++)
+			if (line[i] == '\n') {
+				json_line(line + start, i + 1 - start, stdout);
+				start = i + 1;
+			}
+		if (start == 0 && n == sizeof line) {       /* a huge line: as it is */
+			fwrite(line, 1, n, stdout);
+			n = 0;
+		} else {
+			memmove(line, line + start, n - start);
+			n -= start;
+		}
+		fflush(stdout);
+	}
+	if (n > 0)
+		json_line(line, n, stdout);
+	fflush(stdout);
+}
+
 static volatile sig_atomic_t child_pid;
 
 static void forward(int sig, siginfo_t *si, void *ctx)
@@ -910,6 +1385,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: usdt list [-p PID] [--json]\n"
 		"       usdt trace [-p PID] [--lib PATH] [--print] PROVIDER[:PROBE]...\n"
+		"       usdt cdecl [-p PID] [PROVIDER]...\n"
 		"\n"
 		"list   every process with runtime USDT providers (libusdt): provider, module,\n"
 		"       probes with their declared C argument types, whether a tracer is\n"
@@ -918,6 +1394,8 @@ static void usage(FILE *f)
 		"       -p: that process's objects; without -p: every process, through\n"
 		"       usdt:LIB:libusdt:fire (LIB from the processes' maps, --lib, or the\n"
 		"       installed library); --print: print the program instead of running it\n"
+		"cdecl  C declarations of the structures the probes' arguments point to, for\n"
+		"       a bpftrace program (inline or #include) or dtrace -C\n"
 		"PROBE may use shell wildcards (* ? [...]).\n");
 }
 
@@ -964,6 +1442,60 @@ static int cmd_list(int argc, char **argv)
 		        getuid() != 0 ? " (only processes you may trace are read; try as root)" : "");
 	else
 		list_text(&objs);
+	return 0;
+}
+
+static int cmd_cdecl(int argc, char **argv)
+{
+	pid_t pid = 0;
+	static char **want;              /* live until exit, see cmd_list */
+	int nwant = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
+			pid = parse_pid(argv[++i]);
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-') {
+			usage(stderr);
+			return 2;
+		} else {
+			want = xrealloc(want, (size_t)(nwant + 1) * sizeof *want);
+			want[nwant++] = argv[i];
+		}
+	}
+	if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
+		fprintf(stderr, "%s: no process %d\n", prog, (int)pid);
+		return 1;
+	}
+	static struct objects objs, chosen;   /* live until exit, see cmd_list */
+	scan(pid, &objs, NULL);
+	for (size_t i = 0; i < objs.n; i++) {
+		int match = nwant == 0;
+		for (int k = 0; k < nwant && !match; k++)
+			match = fnmatch(want[k], objs.v[i].provider, 0) == 0;
+		if (!match)
+			continue;
+		chosen.v = xrealloc(chosen.v, (chosen.n + 1) * sizeof *chosen.v);
+		chosen.v[chosen.n++] = objs.v[i];
+	}
+	static struct structs ss;
+	structs_collect(&ss, &chosen);
+	if (ss.n == 0) {
+		char where[32] = "";
+		if (pid > 0)
+			snprintf(where, sizeof where, " in process %d", (int)pid);
+		fprintf(stderr, "%s: no structure types found (%zu provider object%s%s%s)\n", prog, chosen.n,
+		        chosen.n == 1 ? "" : "s", where, getuid() != 0 ? "; only processes you may trace are read" : "");
+		return 1;
+	}
+	memset(ss.want, 1, ss.n);
+	static struct buf b;
+	bprintf(&b, "/* C declarations of the structures of libusdt probe arguments (usdt cdecl):\n"
+	            " * base C types, explicit padding, the offsets registered. Use them\n"
+	            " * inline in a bpftrace program or #include them (bpftrace, dtrace -C). */\n");
+	structs_decls(&b, &ss);
+	fputs(b.s, stdout);
 	return 0;
 }
 
@@ -1042,6 +1574,7 @@ static int cmd_trace(int argc, char **argv)
 	static struct objects objs;      /* live until exit, see cmd_list */
 	static struct libs libs;
 	scan(pid, &objs, &libs);
+	structs_collect(&trace_structs, &objs);
 	static struct buf prog_text;     /* live until exit, see cmd_list */
 	size_t nactions = 0;
 	int truncated = 0;
@@ -1191,6 +1724,13 @@ static int cmd_trace(int argc, char **argv)
 		free(use.dev);
 		free(use.ino);
 	}
+	/* the structures the actions cast to, declared first */
+	static struct buf decls;         /* live until exit, see cmd_list */
+	structs_decls(&decls, &trace_structs);
+	if (decls.n > 0) {
+		bprintf(&decls, "%s", prog_text.s);
+		prog_text = decls;
+	}
 	if (print) {
 		fputs(prog_text.s, stdout);
 		return 0;
@@ -1217,6 +1757,12 @@ static int cmd_trace(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	fflush(NULL);
+	/* bpftrace's output comes through us: JSON is pretty-printed */
+	int out[2];
+	if (pipe(out) != 0) {
+		fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+		return 1;
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
@@ -1225,11 +1771,17 @@ static int cmd_trace(int argc, char **argv)
 	if (child == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
 		execvp(bpftrace, args);
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog, bpftrace, strerror(errno));
 		_exit(127);
 	}
 	child_pid = child;
+	close(out[1]);
+	filter_output(out[0]);
+	close(out[0]);
 	int status;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
@@ -1251,6 +1803,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 2, argv + 2);
 	if (strcmp(argv[1], "trace") == 0)
 		return cmd_trace(argc - 2, argv + 2);
+	if (strcmp(argv[1], "cdecl") == 0)
+		return cmd_cdecl(argc - 2, argv + 2);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;
