@@ -17,18 +17,20 @@ fail=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 
+# x86-64 stubs (16 bytes) on every host: the <os>-x86_64 profiles
 for p in illumos freebsd macos linux; do
+  P=$p-x86_64
   f=$tmp/$p.dof
-  "$T" --build --profile $p --base 0x600000 --stubs 0x401000 -o "$f" \
+  "$T" --build --profile $P --base 0x600000 --stubs 0x401000 -o "$f" \
        myprov a.out 'myfunc:myprobe=int,char *' 'myfunc:done' 'other:x=uint64_t,bool,const char *' \
        2>"$tmp/err" && ok "$p: built" || { bad "$p: build: $(cat "$tmp/err")"; continue; }
-  out=$("$T" --profile $p --base 0x600000 --stubs 0x401000 --module a.out "$f"); rc=$?
+  out=$("$T" --profile $P --base 0x600000 --stubs 0x401000 --module a.out "$f"); rc=$?
   [ $rc = 0 ] && ok "$p: validates, exit 0" || bad "$p: exit $rc"
   v=3; case $p in illumos|freebsd) v=2;; esac
   for want in "version $v" "secnum 6" '[0] STRTAB' '[5] PROVIDER' 'provider "myprov"' \
               'probe "myfunc":"myprobe"' 'native args (2): "int", "char \*"' \
               'native args (3): "uint64_t", "bool", "const char \*"' 'mapping (argidx 2): 0 1 2' \
-              '3 probes' "validation ($p): OK"; do
+              '3 probes' "validation ($P): OK"; do
     grep -qF -- "${want//\\/}" <<<"$out" && ok "$p: dump shows '${want//\\/}'" || bad "$p: dump lacks '$want'"
   done
   case $p in
