@@ -21,11 +21,11 @@ USDT=$BUILD/bin/usdt
 "$USDT" --help > "$TMP/help" || fail "usdt --help failed"
 text=$(LC_ALL=C.UTF-8 MANWIDTH=200 groff -man -Tutf8 "$f" 2>/dev/null | col -b)
 missing=
-for opt in $(grep -oE -- '--?[a-z][a-z-]*' "$TMP/help" | sort -u) list trace BPFTRACE USDT_BPFTRACE_VERSION .note.libusdt; do
+for opt in $(grep -oE -- '--?[a-z][a-z-]*' "$TMP/help" | sort -u) list trace cdecl BPFTRACE USDT_BPFTRACE_VERSION .note.libusdt; do
   grep -qF -- "$opt" <<<"$text" || missing="$missing $opt"
 done
 [ -z "$missing" ] || fail "usdt.1 does not document:$missing"
-ok "usdt.1 documents every option of usdt --help, both commands and the environment"
+ok "usdt.1 documents every option of usdt --help, the three commands and the environment"
 "$USDT" frob > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command does not exit 2"
 make -s install PREFIX="$TMP/p" BUILD="$TMP/b" > "$TMP/log" 2>&1 || { cat "$TMP/log"; fail "make install"; }
 [ -x "$TMP/p/bin/usdt" ] && [ -f "$TMP/p/share/man/man1/usdt.1" ] ||
