@@ -216,11 +216,11 @@ static void list_add(struct usdt_loaded *obj)
 	loaded_list = obj;
 }
 
+/* O(1): `listed` says whether obj is in the list (unloading must not cost
+ * more with every provider loaded). */
 static void list_remove(struct usdt_loaded *obj)
 {
-	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
-		if (o != obj)
-			continue;
+	if (obj->listed) {
 		loaded_count--;
 		fd_index_names(obj, -1);
 		fd_index_open(obj, -1);
@@ -231,7 +231,6 @@ static void list_remove(struct usdt_loaded *obj)
 			loaded_list = obj->next;
 		if (obj->next != NULL)
 			obj->next->prev = obj->prev;
-		break;
 	}
 	obj->next = obj->prev = NULL;
 }
