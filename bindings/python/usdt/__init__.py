@@ -17,8 +17,15 @@ Argument types are libusdt's C type strings ("int", "uint64_t", "char *",
 str (encoded as UTF-8) or bytes. A wrong argument raises TypeError,
 ValueError or OverflowError; a failure of the library raises USDTError with
 libusdt's message.
+
+"json" arguments take any value json.dumps() takes (a dict, a list, ...;
+str and bytes are passed as JSON text already). "struct NAME *" arguments
+point to a structure declared with register_struct(); they take a dict, an
+instance of the class register_struct() returns (or another ctypes
+structure), an address or None.
 """
 import ctypes
+import json
 import operator
 import os
 import sys
@@ -26,7 +33,7 @@ import threading
 
 from . import _lib
 
-__all__ = ["Provider", "Probe", "USDTError", "TYPES", "ARG_MAX", "version", "library_path"]
+__all__ = ["Provider", "Probe", "USDTError", "TYPES", "ARG_MAX", "version", "library_path", "register_struct"]
 
 ARG_MAX = _lib.USDT_ARG_MAX
 library_path = _lib.path
@@ -35,10 +42,10 @@ library_path = _lib.path
 ERROR_MALLOC, ERROR_VALLOC, ERROR_NOPROBES, ERROR_LOADDOF, ERROR_ALREADYENABLED, \
     ERROR_UNLOADDOF, ERROR_DUP_PROBE, ERROR_REMOVE_PROBE, ERROR_NONE, ERROR_NULL, \
     ERROR_BADNAME, ERROR_BADTYPE, ERROR_ARGC, ERROR_DUP_PROVIDER, ERROR_INVALID, \
-    ERROR_LOAD, ERROR_UNSUPPORTED = range(17)
+    ERROR_LOAD, ERROR_UNSUPPORTED, ERROR_LAYOUT, ERROR_DUP_STRUCT = range(19)
 
 # Argument kinds.
-_INT, _STR, _PTR = 0, 1, 2
+_INT, _STR, _PTR, _JSON, _STRUCT = 0, 1, 2, 3, 4
 
 # Every type libusdt accepts (src/types.c), in its normalised spelling:
 # (size in bytes, signed, kind). Sizes are those of the LP64 ABI.
@@ -60,6 +67,7 @@ for _n in ("char *", "const char *"):
     TYPES[_n] = (8, False, _STR)
 for _n in ("void *", "const void *"):
     TYPES[_n] = (8, False, _PTR)
+TYPES["json"] = (8, False, _JSON)
 del _names, _size, _signed, _n
 
 _MASK64 = (1 << 64) - 1
@@ -405,6 +413,9 @@ class Probe:
         conv = []
         for t in types:
             norm = _normalise(t)
+            if norm in _STRUCTS:                # "struct NAME *": (kind, class, None)
+                conv.append((_STRUCT, _STRUCTS[norm], None))
+                continue
             size, signed, kind = TYPES.get(norm, (8, None, _INT))   # unknown: a 64-bit word
             bits = size * 8
             if norm in ("bool", "_Bool"):
@@ -475,6 +486,9 @@ class Probe:
         out = list(args)
         for i, a in enumerate(args):
             kind, lo, hi = conv[i]
+            if kind >= _JSON:
+                out[i] = _convert_json(a) if kind == _JSON else _convert_struct(self, i, lo, a)
+                continue
             if kind == _STR:
                 if a is None:
                     continue
@@ -542,3 +556,130 @@ class Probe:
     def __repr__(self):
         prov = self._provider.name if self._provider is not None else "-"
         return "<usdt.Probe %s:%s(%s)>" % (prov, self.name, ", ".join(self.types))
+
+
+# ---- structured arguments (usdt_register_struct) ----
+
+# "struct NAME *" -> the ctypes class register_struct() made for NAME
+_STRUCTS = {}
+_STRUCT_CTYPES = {
+    "char *": ctypes.c_char_p, "const char *": ctypes.c_char_p, "json": ctypes.c_char_p,
+    "void *": ctypes.c_void_p, "const void *": ctypes.c_void_p, "bool": ctypes.c_bool, "_Bool": ctypes.c_bool,
+}
+
+
+def _field_ctype(ftype):
+    """The ctypes type of a field type string of usdt_register_struct()."""
+    norm = _normalise(ftype)
+    if norm in _STRUCT_CTYPES:
+        return _STRUCT_CTYPES[norm]
+    if norm.startswith("char[") and norm.endswith("]") and norm[5:-1].isdigit():
+        return ctypes.c_char * int(norm[5:-1])
+    if norm.startswith("struct ") and norm.endswith(" *"):
+        return ctypes.c_void_p             # an address (usdt trace prints it)
+    if norm.startswith("struct "):
+        cls = _STRUCTS.get(norm + " *")
+        if cls is None:
+            raise ValueError("field type %r: struct %s is not registered (register it first)" % (ftype, norm[7:]))
+        return cls
+    if norm in TYPES and TYPES[norm][2] == _INT:
+        size, signed, _ = TYPES[norm]
+        return {(1, True): ctypes.c_int8, (1, False): ctypes.c_uint8, (2, True): ctypes.c_int16,
+                (2, False): ctypes.c_uint16, (4, True): ctypes.c_int32, (4, False): ctypes.c_uint32,
+                (8, True): ctypes.c_int64, (8, False): ctypes.c_uint64}[(size, signed)]
+    return None                             # libusdt refuses it with its message
+
+
+def register_struct(name, fields):
+    """Declare struct NAME for probe arguments of type "struct NAME *".
+
+    fields: a sequence of (field name, type) in C declaration order, types
+    being libusdt's ("int32_t", "char *", "json", "char[16]", "struct
+    other", "struct other *", ...). The layout is C's (what a compiler
+    makes of the same declaration), registered with usdt_register_struct().
+    Returns a ctypes.Structure subclass with that layout; a probe argument
+    takes an instance of it, or a dict of field values (packed into one:
+    str for strings, any json.dumps() value for json, a dict for an inline
+    structure, missing fields 0). Registering the same layout again returns
+    the same class; another layout under that name raises USDTError
+    (ERROR_DUP_STRUCT), a bad layout USDTError (ERROR_LAYOUT).
+    """
+    if _lib.usdt_register_struct is None:
+        raise USDTError("this libusdt has no usdt_register_struct (too old)", ERROR_UNSUPPORTED)
+    bname = _name_arg("structure name", name)
+    sname = bname.decode()
+    if sname.startswith("struct "):
+        sname = sname[7:].strip()
+    cfields, specs = [], []
+    for fname, ftype in fields:
+        bf = _name_arg("field name", fname)
+        bt = _name_arg("field type", ftype)
+        ct = _field_ctype(bt.decode())
+        specs.append((bf, bt, ct))
+        if ct is not None:
+            cfields.append((bf.decode(), ct))
+    if any(ct is None for _, _, ct in specs):
+        cls = None                          # let libusdt name the unknown type
+    else:
+        cls = type(sname, (ctypes.Structure,), {"_fields_": cfields, "_usdt_types_": {}})
+        for bf, bt, _ in specs:
+            cls._usdt_types_[bf.decode()] = _normalise(bt.decode())
+    arr = (_lib.usdt_field_t * max(1, len(specs)))()
+    for i, (bf, bt, _) in enumerate(specs):
+        arr[i].name, arr[i].type = bf, bt
+        arr[i].offset = getattr(cls, bf.decode()).offset if cls is not None else 0
+    # no class (an unknown type): any valid size, so that libusdt's message
+    # names the type
+    size = ctypes.sizeof(cls) if cls is not None and cfields else (0 if not specs else 65536)
+    if _lib.usdt_register_struct(bname, size, len(specs), arr) != 0:
+        raise _last_error()
+    key = "struct %s *" % sname
+    return _STRUCTS.setdefault(key, cls)
+
+
+def _convert_json(a):
+    if isinstance(a, str):
+        a = a.encode("utf-8")
+    elif not isinstance(a, (bytes, bytearray, memoryview)):
+        a = json.dumps(a, separators=(",", ":"), default=str).encode("utf-8")
+    b = bytes(a)
+    if b"\0" in b:
+        raise ValueError("a json argument contains a NUL character")
+    return b
+
+
+def _pack(cls, d):
+    """An instance of cls from a dict of field values."""
+    inst = cls()
+    types = cls._usdt_types_
+    for k, v in d.items():
+        if k not in types:
+            raise TypeError("struct %s has no field %r" % (cls.__name__, k))
+        t = types[k]
+        if v is None:
+            continue
+        if t == "json":
+            v = _convert_json(v)
+        elif isinstance(v, str):
+            v = v.encode("utf-8")
+        elif isinstance(v, dict) and t.startswith("struct ") and not t.endswith("*"):
+            v = _pack(_STRUCTS[t + " *"], v)
+        setattr(inst, k, v)
+    return inst
+
+
+def _convert_struct(probe, i, cls, a):
+    """A struct pointer argument: a c_char_p holding the structure's address
+    (the argv array keeps the structure alive during the fire)."""
+    if a is None:
+        return None
+    if isinstance(a, int) and not isinstance(a, bool):
+        if not 0 <= a < 1 << 64:
+            raise OverflowError("argument %d of probe %s: address %d out of range" % (i, probe.name, a))
+        return a
+    if isinstance(a, dict):
+        a = _pack(cls, a)
+    if not isinstance(a, ctypes.Structure):
+        raise TypeError("argument %d of probe %s (%s) must be a dict, a ctypes structure, an address or None, "
+                        "not %s" % (i, probe.name, probe.types[i], type(a).__name__))
+    return ctypes.cast(ctypes.pointer(a), ctypes.c_char_p)

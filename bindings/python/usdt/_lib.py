@@ -141,3 +141,15 @@ try:        # libusdt >= 1.0 with issue 13's fast path; None on an older library
     usdt_system_semaphore = _decl("usdt_system_semaphore", ctypes.c_void_p)
 except AttributeError:
     usdt_system_semaphore = None
+
+
+class usdt_field_t(ctypes.Structure):
+    # struct usdt_field (include/usdt.h, "Structured arguments")
+    _fields_ = [("name", ctypes.c_char_p), ("type", ctypes.c_char_p), ("offset", ctypes.c_size_t)]
+
+
+try:        # libusdt with structured argument types (issue 14); None before
+    usdt_register_struct = _decl("usdt_register_struct", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+                                 ctypes.c_size_t, ctypes.POINTER(usdt_field_t))
+except AttributeError:
+    usdt_register_struct = None
