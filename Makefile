@@ -161,7 +161,7 @@ I386_CC ?= gcc -m32 -idirafter /usr/include/x86_64-linux-gnu
 PORTABLE_C_TESTS := arch/ unit/t_api unit/t_closefds unit/t_compat unit/t_dlclose unit/t_loader_env \
   unit/t_loader_hide unit/t_threads unit/t_tls faults/ leaks/t_cycles hardening/t_fork_storm \
   hardening/t_key_fail hardening/t_release hardening/t_signal_fire hardening/t_stopped_reader \
-  hardening/t_twins_inline dof/t_submit
+  hardening/t_twins_inline dof/t_submit unit/t_vm
 I386_TESTS := $(PORTABLE_C_TESTS) unit/t_wx hardening/t_membarrier_seccomp security/ \
   tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle tracers/t_fork tracers/t_twins \
   tracers/t_loading tracers/t_closefds_heal

@@ -52,6 +52,12 @@ stop_target() {
 }
 expect_lines() { grep '^EXPECT' "$TOUT" | sed 's/^EXPECT //'; }
 
+# note_field FILE PROBE FIELD: a field of PROBE's stapsdt note (readelf -n),
+# e.g. "Location:" or "Semaphore:" -> hex value
+note_field() {
+  readelf -n "$1" | awk -v p="$2" -v f="$3" '$1=="Name:" {n=$2} n==p && $0 ~ f {for(i=1;i<=NF;i++) if ($i==f) {v=$(i+1); sub(/,$/,"",v); print v; exit}}'
+}
+
 bt() { bpftrace "$@" 2> >(grep -v -e RLIMIT_MEMLOCK -e '^$' >&2); }
 
 wait_state() {

@@ -26,10 +26,6 @@ SPEC=perft:p4:int32_t,uint32_t,int64_t,uint64_t
 # Expected, as perf script prints them (decimal).
 WANT='a=-2147483648 b=0 c=-1 d=103'
 
-note_field() {   # note_field FILE PROBE FIELD -> hex value
-  readelf -n "$1" | awk -v p="$2" -v f="$3" '$1=="Name:" {n=$2} n==p && $0 ~ f {for(i=1;i<=NF;i++) if ($i==f) {v=$(i+1); sub(/,$/,"",v); print v; exit}}'
-}
-
 # --- 1 + 2: memfd -------------------------------------------------------
 start_target -i 20 "$SPEC"
 fd=$(ls -l /proc/$TPID/fd | awk '/memfd:libusdt:perft/ {print $9}')

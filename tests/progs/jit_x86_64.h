@@ -1,0 +1,182 @@
+/*
+ * jit_x86_64.h — a tiny x86_64 JIT for the tests and the benchmark of
+ * usdt_vm.h: it emits, into a fresh executable mapping, the code a language
+ * VM would generate around a libusdt probe whose addresses it inlined:
+ *
+ *     movabs $semaphore, %rax ; cmpw $0, (%rax) ; jne traced
+ *     movabs $site, %rax      ; cmpb $IDLE, (%rax) ; jne call
+ *     ...untraced path...
+ *   traced: movabs $site, %rax
+ *   call:   call/jmp *%rax
+ *
+ * exactly the check a compiled-in <sys/sdt.h> probe makes (plus the site
+ * byte, for tracers that do not count in the semaphore). Code is written
+ * into a private RW mapping which is then made RX (W^X), one mapping per
+ * compiled version, so that a version can be unmapped on its own once no
+ * thread runs it.
+ */
+#ifndef TEST_JIT_X86_64_H
+#define TEST_JIT_X86_64_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "usdt_vm.h"
+
+#define JIT_CODE_SIZE 4096
+
+struct jit_buf {
+	uint8_t *p;
+	size_t n;
+};
+
+static void jit_bytes(struct jit_buf *b, const void *bytes, size_t n)
+{
+	if (b->n + n > JIT_CODE_SIZE)
+		abort();
+	memcpy(b->p + b->n, bytes, n);
+	b->n += n;
+}
+#define JIT_EMIT(b, ...) do { const uint8_t x_[] = { __VA_ARGS__ }; jit_bytes((b), x_, sizeof x_); } while (0)
+
+static void jit_movabs_rax(struct jit_buf *b, const volatile void *imm)
+{
+	uint64_t v = (uint64_t)(uintptr_t)imm;
+	JIT_EMIT(b, 0x48, 0xb8);
+	jit_bytes(b, &v, 8);
+}
+
+/* A forward jne rel8 whose target is patched later: returns its offset. */
+static size_t jit_jne(struct jit_buf *b)
+{
+	JIT_EMIT(b, 0x75, 0x00);
+	return b->n - 1;
+}
+
+static void jit_patch(struct jit_buf *b, size_t at, size_t target)
+{
+	long rel = (long)target - (long)(at + 1);
+	if (rel < -128 || rel > 127)
+		abort();
+	b->p[at] = (uint8_t)(int8_t)rel;
+}
+
+/* The inline check. Leaves two jne's to patch: to_traced expects %rax to
+ * be reloaded with the site, to_call has %rax = site already. */
+static void jit_check(struct jit_buf *b, const usdt_vm_probe_t *pi, size_t *to_traced, size_t *to_call)
+{
+	jit_movabs_rax(b, pi->semaphore);
+	JIT_EMIT(b, 0x66, 0x83, 0x38, 0x00);           /* cmpw $0, (%rax) */
+	*to_traced = jit_jne(b);
+	jit_movabs_rax(b, pi->site);
+	JIT_EMIT(b, 0x80, 0x38, pi->site_idle_byte);    /* cmpb $idle, (%rax) */
+	*to_call = jit_jne(b);
+}
+
+/*
+ * void fn(int64_t a, int32_t b): fire a C-convention probe with the
+ * caller's own arguments (already in %rdi, %rsi: a tail jump to the site).
+ */
+static void jit_emit_c_probe(struct jit_buf *b, const usdt_vm_probe_t *pi)
+{
+	if (pi->site == NULL) {
+		JIT_EMIT(b, 0xc3);                          /* not live: ret */
+		return;
+	}
+	size_t t, c;
+	jit_check(b, pi, &t, &c);
+	JIT_EMIT(b, 0xc3);                              /* untraced: ret */
+	jit_patch(b, t, b->n);
+	jit_movabs_rax(b, pi->site);
+	jit_patch(b, c, b->n);
+	JIT_EMIT(b, 0xff, 0xe0);                        /* jmp *%rax */
+}
+
+/*
+ * void fn(void *frame, int64_t acc): a VM's probe whose arguments are where
+ * the VM keeps them: the accumulator in %rbx, the frame in %r12 (both
+ * callee-saved, as an interpreter's would be), the site called with
+ * nothing marshalled.
+ */
+static void jit_emit_located_probe(struct jit_buf *b, const usdt_vm_probe_t *pi)
+{
+	JIT_EMIT(b, 0x53);                              /* push %rbx */
+	JIT_EMIT(b, 0x41, 0x54);                        /* push %r12 */
+	JIT_EMIT(b, 0x48, 0x89, 0xf3);                  /* mov %rsi, %rbx */
+	JIT_EMIT(b, 0x49, 0x89, 0xfc);                  /* mov %rdi, %r12 */
+	size_t t = 0, c = 0, done_at = 0;
+	int live = pi->site != NULL;
+	if (live)
+		jit_check(b, pi, &t, &c);
+	size_t done = b->n;
+	JIT_EMIT(b, 0x41, 0x5c);                        /* pop %r12 */
+	JIT_EMIT(b, 0x5b);                              /* pop %rbx */
+	JIT_EMIT(b, 0xc3);                              /* ret */
+	if (!live)
+		return;
+	jit_patch(b, t, b->n);
+	jit_movabs_rax(b, pi->site);
+	jit_patch(b, c, b->n);
+	JIT_EMIT(b, 0xff, 0xd0);                        /* call *%rax */
+	JIT_EMIT(b, 0xeb, 0x00);                        /* jmp done */
+	done_at = b->n - 1;
+	b->p[done_at] = (uint8_t)(int8_t)((long)done - (long)(done_at + 1));
+}
+
+/*
+ * void fn(uint64_t n): n iterations of the inline check of a C-convention
+ * probe fired with (i, 7) when traced: the loop a benchmark compares with
+ * the same loop around a compiled-in sys/sdt.h probe.
+ */
+static void jit_emit_loop(struct jit_buf *b, const usdt_vm_probe_t *pi)
+{
+	JIT_EMIT(b, 0x53);                              /* push %rbx */
+	JIT_EMIT(b, 0x41, 0x54);                        /* push %r12 */
+	JIT_EMIT(b, 0x48, 0x83, 0xec, 0x08);            /* sub $8, %rsp (align) */
+	JIT_EMIT(b, 0x48, 0x89, 0xfb);                  /* mov %rdi, %rbx: n */
+	JIT_EMIT(b, 0x4d, 0x31, 0xe4);                  /* xor %r12, %r12: i */
+	size_t top = b->n;
+	JIT_EMIT(b, 0x4c, 0x39, 0xe3);                  /* cmp %r12, %rbx */
+	JIT_EMIT(b, 0x74, 0x00);                        /* je out */
+	size_t out = b->n - 1;
+	size_t t, c;
+	jit_check(b, pi, &t, &c);
+	size_t next = b->n;
+	JIT_EMIT(b, 0x49, 0xff, 0xc4);                  /* inc %r12 */
+	JIT_EMIT(b, 0xeb, 0x00);                        /* jmp top */
+	b->p[b->n - 1] = (uint8_t)(int8_t)((long)top - (long)b->n);
+	jit_patch(b, out, b->n);
+	JIT_EMIT(b, 0x48, 0x83, 0xc4, 0x08);            /* add $8, %rsp */
+	JIT_EMIT(b, 0x41, 0x5c);                        /* pop %r12 */
+	JIT_EMIT(b, 0x5b);                              /* pop %rbx */
+	JIT_EMIT(b, 0xc3);                              /* ret */
+	jit_patch(b, t, b->n);
+	jit_movabs_rax(b, pi->site);
+	jit_patch(b, c, b->n);
+	JIT_EMIT(b, 0x4c, 0x89, 0xe7);                  /* mov %r12, %rdi */
+	JIT_EMIT(b, 0xbe, 0x07, 0x00, 0x00, 0x00);      /* mov $7, %esi */
+	JIT_EMIT(b, 0xff, 0xd0);                        /* call *%rax */
+	JIT_EMIT(b, 0xeb, 0x00);                        /* jmp next */
+	b->p[b->n - 1] = (uint8_t)(int8_t)((long)next - (long)b->n);
+}
+
+/* A fresh RW mapping to emit into; jit_seal() makes it RX. */
+static int jit_open(struct jit_buf *b)
+{
+	void *p = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	b->p = p;
+	b->n = 0;
+	memset(p, 0xcc, JIT_CODE_SIZE);
+	return 0;
+}
+
+static int jit_seal(struct jit_buf *b)
+{
+	return mprotect(b->p, JIT_CODE_SIZE, PROT_READ | PROT_EXEC);
+}
+
+#endif
