@@ -60,8 +60,11 @@
 #define USDT_ARCH_GNU_PROPERTY_TYPE GNU_PROPERTY_AARCH64_FEATURE_1_AND
 #define USDT_ARCH_GNU_PROPERTY_VALUE USDT_AARCH64_FEATURE_1_GCS
 
-/* A DTrace stub's tracepoint is a nop until DTrace probes it (no DTrace
- * stubs are generated on arm64 Linux yet: dof_stub.c); its first byte. */
+/* A DTrace stub's tracepoint is a nop until DTrace probes it; its first
+ * byte. (dof_stub.c has the arm64 stubs, 32 bytes each, for documents and
+ * validation; the Linux integration, dtrace_linux.c, does not place them
+ * on arm64 yet: its 16-byte slots are too small for the Linux is-enabled
+ * stub.) */
 #define USDT_ARCH_DTRACE_IDLE_BYTE 0x1f
 
 static inline int usdt_arch_site_idle(const uint8_t *site)
