@@ -23,6 +23,19 @@
  *    fire() (dtrace-provider swallowed it or aborted, depending on version).
  *  - Several providers of the same name may be enabled at once (libusdt
  *    gives them one shared object), as dtrace-provider allowed.
+ *
+ * Additions: 'json' arguments have libusdt's json type (a string holding
+ * JSON text, which `usdt trace` pretty-prints). registerStruct(name,
+ * [[field, type], ...]) declares a structure (C layout, libusdt's type
+ * strings: 'int32_t', 'char *', 'json', 'char[16]', 'struct other', ...);
+ * a probe argument of type 'struct NAME *' then takes an object whose
+ * properties are the fields' values (packed in C layout), a Buffer
+ * holding the structure, an address or null:
+ *
+ *   d.registerStruct('request', [['status', 'int32_t'], ['path', 'char *']]);
+ *   const p = dtp.addProbe('done', 'struct request *', 'json');
+ *   p.fire(() => [{ status: 200, path: '/x' }, { ms: 3 }]);
+ *   bpftrace: ((struct request *)arg0)->status   (declarations: usdt cdecl)
  */
 
 const path = require('path');
@@ -56,7 +69,9 @@ if (native === null) {
 // strings. Returns [kind for the addon, is json].
 function argKind(type) {
   const t = String(type);
-  if (t.startsWith('json')) return ['string', true];
+  if (t.startsWith('json')) return ['json', true];
+  const m = /^struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\*$/.exec(t.trim());
+  if (m) return ['struct:' + m[1], false, m[1]];
   if (t.startsWith('char *')) return ['string', false];
   if (t.startsWith('int')) return ['int', false];
   return ['string', false];
@@ -131,6 +146,10 @@ class DTraceProbe {
       if (kinds[i][1]) {
         if (out === values) out = values.slice(0, kinds.length);
         out[i] = stringifyArg(values[i]);
+      } else if (kinds[i][2] !== undefined && values[i] !== null && typeof values[i] === 'object' &&
+                 !Buffer.isBuffer(values[i])) {
+        if (out === values) out = values.slice(0, kinds.length);
+        out[i] = packStruct(kinds[i][2], values[i]);
       }
     }
     native.fire(h, out);
@@ -219,6 +238,112 @@ class DTraceProvider {
   }
 }
 
+// ---- structured arguments ----
+
+const structs = new Map();     // name -> { name, size, align, fields }
+const INTS = {};
+for (const [names, size, signed] of [
+  [['int8_t', 'char', 'signed char'], 1, true], [['uint8_t', 'unsigned char', 'bool', '_Bool'], 1, false],
+  [['int16_t', 'short', 'short int', 'signed short'], 2, true], [['uint16_t', 'unsigned short', 'unsigned short int'], 2, false],
+  [['int32_t', 'int', 'signed int', 'signed', 'pid_t'], 4, true],
+  [['uint32_t', 'unsigned int', 'unsigned', 'uid_t', 'gid_t'], 4, false],
+  [['int64_t', 'long', 'long int', 'signed long', 'long long', 'long long int', 'ssize_t', 'intptr_t', 'off_t'], 8, true],
+  [['uint64_t', 'unsigned long', 'unsigned long int', 'unsigned long long', 'size_t', 'uintptr_t'], 8, false]]) {
+  for (const n of names) INTS[n] = [size, signed];
+}
+
+function normType(t) {
+  return String(t).replace(/\s+/g, ' ').replace(/ ?\*/g, ' *').replace(/\* \*/g, '**').trim();
+}
+
+// [kind, size, align, extra] of a field type, or null (libusdt names it)
+function fieldShape(type) {
+  const t = normType(type);
+  if (INTS[t]) return ['int', INTS[t][0], INTS[t][0], INTS[t][1]];
+  if (t === 'char *' || t === 'const char *') return ['str', 8, 8];
+  if (t === 'json') return ['json', 8, 8];
+  if (t === 'void *' || t === 'const void *' || /^struct \w+ \*$/.test(t)) return ['ptr', 8, 8];
+  let m = /^char ?\[(\d+)\]$/.exec(t);
+  if (m) return ['chars', Number(m[1]), 1];
+  m = /^struct (\w+)$/.exec(t);
+  if (m && structs.has(m[1])) {
+    const s = structs.get(m[1]);
+    return ['struct', s.size, s.align, s];
+  }
+  return null;
+}
+
+function registerStruct(name, fields) {
+  if (native === null) return null;
+  const sname = String(name).replace(/^\s*struct\s+/, '').trim();
+  if (!Array.isArray(fields)) throw new TypeError('fields must be an array of [name, type]');
+  let at = 0;
+  let align = 1;
+  let known = true;
+  const out = [];
+  for (const f of fields) {
+    if (!Array.isArray(f) || f.length < 2) throw new TypeError('a field is [name, type]');
+    const shape = fieldShape(f[1]);
+    if (shape === null) known = false;
+    const [kind, size, falign, extra] = shape || ['?', 0, 1];
+    at = Math.ceil(at / falign) * falign;
+    out.push({ name: String(f[0]), type: String(f[1]), offset: known ? at : 0, size, kind, extra });
+    at += size;
+    align = Math.max(align, falign);
+  }
+  // an unknown type: any valid size, so that libusdt's message names it
+  const size = known ? (Math.ceil(at / align) * align || 0) : 65536;
+  native.registerStruct(sname, size, out.map((f) => [f.name, f.type, f.offset]));
+  const desc = { name: sname, size, align, fields: out };
+  if (!structs.has(sname)) structs.set(sname, desc);
+  return structs.get(sname);
+}
+
+function writeInt(buf, off, size, signed, v) {
+  let b;
+  if (typeof v === 'bigint') b = v;
+  else if (typeof v === 'boolean') b = v ? 1n : 0n;
+  else b = BigInt(Math.trunc(Number(v)) || 0);
+  b = BigInt.asUintN(size * 8, b);
+  for (let i = 0; i < size; i++) {
+    buf[off + i] = Number(b & 0xffn);      // little-endian (x86_64, aarch64)
+    b >>= 8n;
+  }
+}
+
+function fillStruct(desc, obj, buf, base, keep) {
+  for (const f of desc.fields) {
+    const v = obj[f.name];
+    if (v === undefined || v === null) continue;
+    const off = base + f.offset;
+    if (f.kind === 'int') {
+      writeInt(buf, off, f.size, f.extra, v);
+    } else if (f.kind === 'str' || f.kind === 'json') {
+      const s = Buffer.from((f.kind === 'json' ? stringifyArg(v) : String(v)) + '\0', 'utf8');
+      keep.push(s);
+      writeInt(buf, off, 8, false, native.addressOf(s));
+    } else if (f.kind === 'chars') {
+      buf.write(String(v), off, f.size - 1, 'utf8');
+    } else if (f.kind === 'struct') {
+      fillStruct(f.extra, v, buf, off, keep);
+    } else {
+      writeInt(buf, off, 8, false, Buffer.isBuffer(v) ? native.addressOf(v) : v);
+    }
+  }
+}
+
+// An object as the bytes of struct NAME (C layout); the strings its
+// pointers point to live as long as the returned Buffer.
+function packStruct(name, obj) {
+  const desc = structs.get(name);
+  if (desc === undefined) throw new TypeError(`struct ${name} was not registered with registerStruct()`);
+  const buf = Buffer.alloc(desc.size);
+  const keep = [];
+  fillStruct(desc, obj, buf, 0, keep);
+  Object.defineProperty(buf, 'usdtStrings', { value: keep });
+  return buf;
+}
+
 function createDTraceProvider(name, module) {
   if (arguments.length === 2) return new DTraceProvider(name, module);
   if (arguments.length > 2) return new DTraceProvider(...arguments);
@@ -229,6 +354,8 @@ module.exports = {
   DTraceProvider,
   DTraceProbe,
   createDTraceProvider,
+  registerStruct,
+  packStruct,
   // extras
   native: native !== null,
   loadError,

@@ -6,7 +6,14 @@
  *
  *   createProvider(name, module|undefined)       -> provider handle
  *   addProbe(provider, func, name, kinds[])      -> probe handle
- *        kinds: array of "int" | "string" (json is stringified in JS)
+ *        kinds: array of "int" | "string" | "json" (a string: JSON text,
+ *        stringified in JS, type "json") | "struct:NAME" (type
+ *        "struct NAME *": a Buffer whose data is the structure, packed in
+ *        JS, or an address, or null)
+ *   registerStruct(name, size, [[field, type, offset], ...])
+ *                                                -> usdt_register_struct
+ *   addressOf(buffer)                            -> BigInt (where a string
+ *        field's bytes are, for a structure packed in JS)
  *   removeProbe(provider, probe)
  *   enable(provider) / disable(provider) / free(provider)
  *   isEnabled(probe)                             -> boolean
@@ -34,7 +41,7 @@
 #define PROV_MAGIC 0x55505256u  /* "UPRV" */
 #define PROBE_MAGIC 0x55505242u /* "UPRB" */
 
-enum kind { K_INT = 0, K_STR = 1 };
+enum kind { K_INT = 0, K_STR = 1, K_PTR = 2 };
 
 struct prov {
 	uint32_t magic;
@@ -53,7 +60,7 @@ static const char *const code_names[] = {
 	"USDT_ERROR_ALREADYENABLED", "USDT_ERROR_UNLOADDOF", "USDT_ERROR_DUP_PROBE",
 	"USDT_ERROR_REMOVE_PROBE", "USDT_ERROR_NONE", "USDT_ERROR_NULL", "USDT_ERROR_BADNAME",
 	"USDT_ERROR_BADTYPE", "USDT_ERROR_ARGC", "USDT_ERROR_DUP_PROVIDER", "USDT_ERROR_INVALID",
-	"USDT_ERROR_LOAD", "USDT_ERROR_UNSUPPORTED",
+	"USDT_ERROR_LOAD", "USDT_ERROR_UNSUPPORTED", "USDT_ERROR_LAYOUT", "USDT_ERROR_DUP_STRUCT",
 };
 
 /* Check a Node-API status; on failure make sure an exception is pending. */
@@ -280,6 +287,7 @@ static napi_value add_probe(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	const char *types[USDT_ARG_MAX];
+	char structtype[USDT_ARG_MAX][USDT_STRUCT_NAME_MAX + 16];
 	for (uint32_t i = 0; i < n; i++) {
 		napi_value k;
 		char *ks = NULL;
@@ -293,10 +301,17 @@ static napi_value add_probe(napi_env env, napi_callback_info info)
 		} else if (strcmp(ks, "string") == 0) {
 			pr->kind[i] = K_STR;
 			types[i] = "char *";
+		} else if (strcmp(ks, "json") == 0) {
+			pr->kind[i] = K_STR;
+			types[i] = "json";
+		} else if (strncmp(ks, "struct:", 7) == 0 && strlen(ks + 7) <= USDT_STRUCT_NAME_MAX) {
+			pr->kind[i] = K_PTR;
+			snprintf(structtype[i], sizeof structtype[i], "struct %s *", ks + 7);
+			types[i] = structtype[i];
 		} else {
 			free(ks);
 			free(pr);
-			napi_throw_type_error(env, NULL, "argument kind must be \"int\" or \"string\"");
+			napi_throw_type_error(env, NULL, "argument kind must be \"int\", \"string\", \"json\" or \"struct:NAME\"");
 			return NULL;
 		}
 		free(ks);
@@ -428,6 +443,20 @@ static napi_value fire(napi_env env, napi_callback_info info)
 		if (pr->kind[i] == K_INT) {
 			if (to_int_word(env, v, &words[i]) != 0)
 				goto fail;
+		} else if (pr->kind[i] == K_PTR) {
+			/* a structure: a Buffer (its bytes, kept alive by the
+			 * caller's array during the call), an address, or null */
+			bool isbuf = false;
+			napi_valuetype t;
+			if (napi_is_buffer(env, v, &isbuf) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+				goto fail;
+			if (isbuf) {
+				size_t blen;
+				if (napi_get_buffer_info(env, v, &words[i], &blen) != napi_ok)
+					goto fail;
+			} else if (t != napi_null && to_int_word(env, v, &words[i]) != 0) {
+				goto fail;
+			}
 		} else {
 			napi_valuetype t;
 			if (napi_typeof(env, v, &t) != napi_ok)
@@ -453,6 +482,72 @@ out:
 	for (size_t i = 0; i < pr->argc; i++)
 		free(strs[i]);
 	return ret;
+}
+
+/* registerStruct(name, size, [[field, type, offset], ...]) */
+static napi_value register_struct(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], undef;
+	if ((undef = get_args(env, info, 3, argv)) == NULL)
+		return NULL;
+	char *name = NULL;
+	int64_t size = 0;
+	uint32_t n = 0;
+	bool is_array = false;
+	if (get_string(env, argv[0], "structure name", 0, &name) != 0)
+		return NULL;
+	if (napi_get_value_int64(env, argv[1], &size) != napi_ok || napi_is_array(env, argv[2], &is_array) != napi_ok ||
+	    !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok || n > USDT_STRUCT_FIELDS_MAX) {
+		free(name);
+		napi_throw_type_error(env, NULL, "registerStruct(name, size, fields): size a number, fields an array "
+		                                 "of at most USDT_STRUCT_FIELDS_MAX [name, type, offset]");
+		return NULL;
+	}
+	usdt_field_t fields[USDT_STRUCT_FIELDS_MAX];
+	char *strs[2 * USDT_STRUCT_FIELDS_MAX] = { 0 };
+	napi_value ret = undef;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value f, fn, ft, fo;
+		int64_t off;
+		if (napi_get_element(env, argv[2], i, &f) != napi_ok || napi_get_element(env, f, 0, &fn) != napi_ok ||
+		    napi_get_element(env, f, 1, &ft) != napi_ok || napi_get_element(env, f, 2, &fo) != napi_ok ||
+		    get_string(env, fn, "field name", 0, &strs[2 * i]) != 0 ||
+		    get_string(env, ft, "field type", 0, &strs[2 * i + 1]) != 0 ||
+		    napi_get_value_int64(env, fo, &off) != napi_ok || off < 0) {
+			bool pending = false;
+			napi_is_exception_pending(env, &pending);
+			if (!pending)
+				napi_throw_type_error(env, NULL, "a field is [name, type, offset]");
+			ret = NULL;
+			goto out;
+		}
+		fields[i] = (usdt_field_t){ strs[2 * i], strs[2 * i + 1], (size_t)off };
+	}
+	if (usdt_register_struct(name, size < 0 ? 0 : (size_t)size, n, fields) != 0)
+		ret = throw_usdt(env, usdt_last_errstr());
+out:
+	for (uint32_t i = 0; i < 2 * n; i++)
+		free(strs[i]);
+	free(name);
+	return ret;
+}
+
+/* addressOf(buffer): where its bytes are, as a BigInt */
+static napi_value address_of(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result;
+	bool isbuf = false;
+	void *data = NULL;
+	size_t len;
+	if (get_args(env, info, 1, argv) == NULL)
+		return NULL;
+	if (napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf ||
+	    napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+		napi_throw_type_error(env, NULL, "addressOf takes a Buffer");
+		return NULL;
+	}
+	NAPI_OK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &result));
+	return result;
 }
 
 /*
@@ -528,6 +623,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 		{ "providerEnabled", is_provider_enabled },
 		{ "isEnabled", is_enabled },           { "fire", fire },
 		{ "version", version },                { "makeCheck", make_check },
+		{ "registerStruct", register_struct }, { "addressOf", address_of },
 		{ "noop", noop },
 	};
 	sys_sem = usdt_system_semaphore();
