@@ -8,8 +8,10 @@
  * "json" and refuses unknown or inline structures; the type metadata
  * (.note.libusdt) of an enabled provider carries the layouts its probes
  * use, read back with the reader the `usdt` command uses, also from a
- * truncated section (no out-of-bounds read); concurrent registration from
- * several threads publishes each name once.
+ * truncated section (no out-of-bounds read); the DOF document of such a
+ * probe has the native argument types "struct request *" and "char *" (for
+ * json); concurrent registration from several threads publishes each name
+ * once.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 
 #include "check.h"
 #include "backend.h"
+#include "dof/dof.h"
 #include "linux/type_note.h"
 #include "structs.h"
 #include "usdt.h"
@@ -237,6 +240,25 @@ int main(void)
 	CHECK(!bad_rc, "every truncation of the %zu-byte section is read safely", size);
 	free(nt);
 	free(sec);
+	/* DTrace: the native types of the DOF document */
+	struct usdt_dof_probe_desc dp = { "f", "req", pd->argc, (const char *const *)pd->types, 0x10000, 0 };
+	struct usdt_dof_provider_desc dv = { "structprov", "m", &dp, 1, 0x20000 };
+	void *doc = NULL;
+	size_t doclen = 0;
+	char *dump = NULL;
+	size_t dumplen = 0;
+	int built = usdt_dof_build(USDT_DOF_ILLUMOS, &dv, &doc, &doclen, err, sizeof err) == 0;
+	FILE *ms = open_memstream(&dump, &dumplen);
+	if (built && ms != NULL)
+		usdt_dof_dump(doc, doclen, ms);
+	if (ms != NULL)
+		fclose(ms);
+	CHECK(built && dump != NULL && strstr(dump, "struct request *") != NULL && strstr(dump, "char *") != NULL &&
+	      strstr(dump, "json") == NULL,
+	      "DOF native types: \"struct request *\", \"char *\" for json, \"int\"%s%s", built ? "" : ": ",
+	      built ? "" : err);
+	free(doc);
+	free(dump);
 	CHECK(usdt_provider_enable(prov) == 0, "enable with a structure argument: %s", usdt_errstr(prov));
 	usdt_probe_release(pd);
 	usdt_probe_release(pd2);
