@@ -1,0 +1,41 @@
+/*
+ * fuzz_type_note.c — libFuzzer target: the .note.libusdt reader
+ * (usdt_type_note_next, what the `usdt` command runs on other processes'
+ * objects) must never crash or read outside the section, whatever the
+ * bytes, and must always advance or stop. Seeds: sections of real objects
+ * (structure notes, json and short probe notes) in fuzz/corpus/.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linux/type_note.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct usdt_type_note note;
+	uint8_t *sec = malloc(size ? size : 1);    /* exactly size bytes: ASan sees overreads */
+	if (!sec)
+		return 0;
+	memcpy(sec, data, size);
+	memset(&note, 0, sizeof note);
+	size_t off = 0, last = 0;
+	volatile size_t sink = 0;
+	while (usdt_type_note_next(sec, size, &off, &note) > 0) {
+		if (off <= last && off != 0)
+			abort();                        /* no progress: a reader loop would spin */
+		last = off;
+		if (note.type == USDT_NT_LIBUSDT_STRUCT)
+			for (uint32_t f = 0; f < note.nfields; f++)
+				sink += strlen(note.fields[f].name) + strlen(note.fields[f].type);
+		if (note.type == USDT_NT_LIBUSDT_PROBE)
+			for (uint32_t a = 0; a < note.argc; a++)
+				sink += strlen(note.types[a]);
+	}
+	(void)sink;
+	free(sec);
+	return 0;
+}
