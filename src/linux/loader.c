@@ -123,6 +123,7 @@
 #define CREATE_TRIES 16          /* O_EXCL attempts with fresh names */
 #define FD_MOVES_MAX 64          /* renumberings of our fd to escape a taken name */
 #define ESCAPED_MAX 160          /* room for an escaped string in a message */
+#define MEMFD_NAME_MAX 96        /* "libusdt:<provider>", cut to fit */
 
 /* Every object loaded and not yet unloaded (hidden ones included). */
 static struct usdt_loaded *loaded_list;
@@ -540,7 +541,10 @@ static int open_ours(const uint8_t *image, size_t size, int *fd, const char *nam
 			out->lm = lm;
 			out->base = (uintptr_t)lm->l_addr;
 			out->orig_name = lm->l_name;
-			snprintf(out->path, sizeof out->path, "%s", name != NULL ? name : out->opened);
+			const char *src = name != NULL ? name : out->opened;
+			size_t len = strnlen(src, sizeof out->path - 1);
+			memcpy(out->path, src, len);
+			out->path[len] = '\0';
 			out->path_fd = proc_fd_number(out->path, (long)usdt_loader_pid());
 			lm->l_name = out->path;
 			return 0;
@@ -610,8 +614,12 @@ int usdt_memfd_seal(int fd)
 
 static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
 {
-	char name[96];
-	snprintf(name, sizeof name, "libusdt:%s", tag);
+	static const char prefix[] = "libusdt:";
+	char name[MEMFD_NAME_MAX];
+	size_t taglen = strnlen(tag, sizeof name - sizeof prefix);    /* cut like snprintf, without it */
+	memcpy(name, prefix, sizeof prefix - 1);
+	memcpy(name + sizeof prefix - 1, tag, taglen);
+	name[sizeof prefix - 1 + taglen] = '\0';
 	int fd = usdt_memfd_create(name);
 	if (fd < 0)
 		return usdt_errf(err, "memfd_create: %s", strerror(errno));
