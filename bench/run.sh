@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — run libusdt's benchmarks (called by `make bench`).
 #
-# Runs build/bench/untraced, traced (bpftrace attached; needs root) and
+# Runs build/bench/untraced, jit (a JIT's inlined check, usdt_vm.h), traced
+# (bpftrace attached; needs root) and
 # lifecycle, prints their tables on stdout, collects every figure in
 # $BUILD/bench/results.csv and, when gnuplot is installed, plots lifecycle
 # cost against probe count into $BUILD/bench/lifecycle.png. With
@@ -50,6 +51,7 @@ run() {
 
 run untraced
 run untraced-shared
+run jit
 run traced
 run lifecycle
 # system calls per enable and per disable of a one-probe provider (strace)

@@ -9,7 +9,10 @@
  *          with optimised uprobes (6.18 here) turn it into a call to a
  *          trampoline after the first hit (docs in linux-usdt.md §4);
  *   ours   usdt_fire_probe() with 2 arguments on a libusdt probe (also a
- *          5-byte nop, at the start of its own 8-byte site).
+ *          5-byte nop, at the start of its own 8-byte site);
+ *   jit    a second libusdt probe fired the way a JIT does it (usdt_vm.h):
+ *          code emitted at run time (tests/progs/jit_x86_64.h) tests the
+ *          site byte and jumps to the site with its own arguments.
  * The program starts bpftrace itself (`bpftrace -p PID -e 'usdt:*:P:N
  * { @x = count(); }'` for the three probes), waits until all three sites
  * are armed, fires each probe a few times (the first hit optimises the
@@ -35,6 +38,8 @@
 
 #include "bench.h"
 #include "usdt.h"
+#include "usdt_vm.h"
+#include "../tests/progs/jit_x86_64.h"
 
 /* The 5-byte-nop compiled-in site, note written by hand like sys/sdt.h's. */
 __asm__(".pushsection .text.bench_nop5,\"ax\",@progbits\n"
@@ -76,12 +81,14 @@ BENCH_NOINLINE void bench_nop1_site(long a, long b)
 	DTRACE_PROBE2(bench_sdt1, fire, a, b);
 }
 
-enum { K_OURS, K_NOP1, K_NOP5, K_N };
+enum { K_OURS, K_NOP1, K_NOP5, K_JIT, K_N };
 static const char *const kind_name[K_N] = { "libusdt probe (usdt_fire_probe, 2 args)",
                                             "compiled-in site on a 1-byte nop (sys/sdt.h)",
-                                            "compiled-in site on a 5-byte nop (hand note)" };
-static const char *const kind_map[K_N] = { "ours", "nop1", "nop5" };
+                                            "compiled-in site on a 5-byte nop (hand note)",
+                                            "libusdt probe called by JIT code (usdt_vm.h)" };
+static const char *const kind_map[K_N] = { "ours", "nop1", "nop5", "jit" };
 static usdt_probe_t *our_probe;
+static void (*jit_fire)(long, long);
 
 static BENCH_NOINLINE double fire_ours(long n, void *x)
 {
@@ -110,7 +117,15 @@ static BENCH_NOINLINE double fire_nop5(long n, void *x)
 	return (bench_now_ns() - t0) / (double)n;
 }
 
-static double (*const fire[K_N])(long, void *) = { fire_ours, fire_nop1, fire_nop5 };
+static BENCH_NOINLINE double fire_jit(long n, void *x)
+{
+	double t0 = bench_now_ns();
+	for (long i = 0; i < n; i++)
+		jit_fire(i, (long)x);
+	return (bench_now_ns() - t0) / (double)n;
+}
+
+static double (*const fire[K_N])(long, void *) = { fire_ours, fire_nop1, fire_nop5, fire_jit };
 
 /* ---- where the <sys/sdt.h> site is: read our own .note.stapsdt */
 
@@ -193,7 +208,8 @@ static int start_bpftrace(const char *bpftrace)
 	snprintf(prog, sizeof prog,
 	         "usdt:*:benchtr:fire { @ours = count(); } "
 	         "usdt:*:bench_sdt1:fire { @nop1 = count(); } "
-	         "usdt:*:bench_sdt5:fire { @nop5 = count(); }");
+	         "usdt:*:bench_sdt5:fire { @nop5 = count(); } "
+	         "usdt:*:benchtr:jitfire { @jit = count(); }");
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	snprintf(bt_out, sizeof bt_out, "/tmp/libusdt-bench-bt.XXXXXX");
 	int fd = mkstemp(bt_out);
@@ -286,15 +302,28 @@ int main(void)
 
 	usdt_provider_t *prov = usdt_create_provider("benchtr", "bench");
 	usdt_probedef_t *pd = usdt_create_probe("bench", "fire", 2, (const char **)types);
-	if (prov == NULL || pd == NULL || usdt_provider_add_probe(prov, pd) != 0 || usdt_provider_enable(prov) != 0) {
+	usdt_probedef_t *jpd = usdt_create_probe("bench", "jitfire", 2, (const char **)types);
+	usdt_vm_client_t *client = usdt_vm_client_create(NULL, NULL);
+	usdt_vm_probe_t jinfo;
+	struct jit_buf jcode;
+	if (prov == NULL || pd == NULL || jpd == NULL || client == NULL || usdt_provider_add_probe(prov, pd) != 0 ||
+	    usdt_provider_add_probe(prov, jpd) != 0 || usdt_provider_enable(prov) != 0 ||
+	    usdt_vm_probe_info(client, jpd, &jinfo) != 1 || jit_open(&jcode) != 0) {
 		fprintf(stderr, "traced: %s\n", prov ? usdt_errstr(prov) : usdt_last_errstr());
 		return 1;
 	}
+	jit_emit_c_probe(&jcode, &jinfo, JIT_CHECK_SITE);
+	if (jit_seal(&jcode) != 0) {
+		perror("traced: mprotect");
+		return 1;
+	}
+	jit_fire = (void (*)(long, long))(void *)jcode.p;
 	our_probe = pd->probe;
 	const unsigned char *sites[K_N];
 	sites[K_OURS] = our_probe->_site;
 	sites[K_NOP1] = find_sdt_site("bench_sdt1", "fire");
 	sites[K_NOP5] = (const unsigned char *)(uintptr_t)bench_nop5_site;
+	sites[K_JIT] = jinfo.site;
 	if (sites[K_NOP1] == NULL || sites[K_NOP1][0] != 0x90) {
 		fprintf(stderr, "traced: cannot find the sys/sdt.h site in our own notes\n");
 		return 1;
@@ -306,7 +335,8 @@ int main(void)
 	}
 	double t0 = bench_now_ns();
 	for (;;) {
-		if (usdt_is_enabled(our_probe) && site_armed(sites[K_NOP1]) && site_armed(sites[K_NOP5]))
+		if (usdt_is_enabled(our_probe) && site_armed(sites[K_NOP1]) && site_armed(sites[K_NOP5]) &&
+		    site_armed(sites[K_JIT]))
 			break;
 		int st;
 		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid) {
@@ -337,11 +367,13 @@ int main(void)
 		memcpy(bytes[k], sites[k], 5);
 	}
 	double ns[K_N][BENCH_MAX_RUNS], r_ours_nop5[BENCH_MAX_RUNS], r_nop1_ours[BENCH_MAX_RUNS];
+	double r_jit_nop5[BENCH_MAX_RUNS];
 	for (int r = 0; r < runs; r++) {
 		for (int k = 0; k < K_N; k++)
 			ns[k][r] = fire[k](n, x);
 		r_ours_nop5[r] = ns[K_OURS][r] / ns[K_NOP5][r];
 		r_nop1_ours[r] = ns[K_NOP1][r] / ns[K_OURS][r];
+		r_jit_nop5[r] = ns[K_JIT][r] / ns[K_NOP5][r];
 	}
 	int tramp = has_trampoline();
 	stop_bpftrace();
@@ -356,6 +388,9 @@ int main(void)
 	          bench_status(1, rr <= 1.15));
 	bench_row("traced", "1-byte-nop site / libusdt probe (speed-up)", rf, "x", rf, "(nop1 ns / ours ns)", ">= 1.7x",
 	          bench_status(1, rf >= 1.7));
+	double rj = bench_median(r_jit_nop5, runs);
+	bench_row("traced", kind_name[K_JIT], med[K_JIT], "ns", rj, "5-byte-nop site", "<= 1.1x",
+	          bench_status(1, rj <= 1.1));
 
 	long expect = warm + (long)runs * n;
 	for (int k = 0; k < K_N; k++) {
@@ -384,7 +419,10 @@ int main(void)
 	printf("traced     [uprobes-trampoline] mapped: %s; %ld fires per probe counted\n", tramp ? "yes" : "no",
 	       expect);
 	unlink(bt_out);
+	munmap(jcode.p, JIT_CODE_SIZE);
+	usdt_vm_client_free(client);
 	usdt_probe_release(pd);
+	usdt_probe_release(jpd);
 	usdt_provider_free(prov);
 	return rc;
 }

@@ -13,11 +13,19 @@
  *      then inline the whole untraced path, exactly like a compiled-in
  *      semaphore check:
  *
- *          if (*semaphore != 0 || *(uint8_t *)site != site_idle_byte)
+ *          if (*(uint8_t *)site != site_idle_byte)
  *                  site(args...);            // one call, nothing else
  *
- *      (the second test catches tracers that put a breakpoint on the site
- *      without counting in the semaphore: a raw uprobe, a GDB breakpoint).
+ *      Every Linux tracer (bpftrace, bcc, perf, GDB, SystemTap, libbpf)
+ *      attaches by putting a breakpoint on the site (int3, or a call once
+ *      the kernel optimises the uprobe), so the site's first byte alone
+ *      says "traced", including for tracers that do not count in the
+ *      semaphore (a raw uprobe, a GDB breakpoint); one load and a branch,
+ *      the cost of a compiled-in sys/sdt.h semaphore check (README, "For
+ *      language VMs"). `*semaphore != 0 || ...` adds the semaphore for
+ *      tracers that would count without a breakpoint (none known), at the
+ *      cost of a second load. Fires of JIT code do not go through
+ *      libusdt:fire (usdt.h: the system-wide probe).
  *
  *   2. Change notification, so that inlined addresses are never used after
  *      libusdt unmaps them. Every change that moves or removes a probe's

@@ -5,10 +5,13 @@
  * libusdt's change notifications the way a real JIT must.
  *
  *   jitprov:tick   C convention, (int64_t, int32_t): the generated
- *                  function tail-jumps to the site with its own arguments
+ *                  function tests the site byte only (usdt_vm.h's
+ *                  recommended check) and tail-jumps to the site with its
+ *                  own arguments
  *   jitprov:vmarg  VM-chosen locations: arg0 the accumulator in %rbx,
  *                  arg1..arg5 fields of the frame %r12 points to (int32,
- *                  int16, int8, uint8, char *): nothing is marshalled
+ *                  int16, int8, uint8, char *): nothing is marshalled;
+ *                  tests the semaphore and the site byte
  *
  * Protocol (usdt_vm.h). The notify callback asks for the probes' addresses
  * again; if they moved it compiles a new version, publishes it with one
@@ -101,10 +104,10 @@ static struct code *compile(void)
 	k->tick_site = ti.site;
 	k->vm_site = vi.site;
 	k->tick = (void (*)(int64_t, int32_t))(void *)(k->buf.p + k->buf.n);
-	jit_emit_c_probe(&k->buf, &ti);
+	jit_emit_c_probe(&k->buf, &ti, JIT_CHECK_SITE);         /* usdt_vm.h's one-load check */
 	k->buf.n = (k->buf.n + 63) & ~(size_t)63;
 	k->vm = (void (*)(struct frame *, int64_t))(void *)(k->buf.p + k->buf.n);
-	jit_emit_located_probe(&k->buf, &vi);
+	jit_emit_located_probe(&k->buf, &vi, JIT_CHECK_SEM | JIT_CHECK_SITE);
 	if (jit_seal(&k->buf) != 0)
 		abort();
 	return k;
