@@ -26,12 +26,29 @@
  * disable: bench/run.sh runs it under strace and counts the system calls
  * of each (what the figures above cost in kernel entries).
  *
+ *   4. The floor: the image libusdt built for a one-probe provider, loaded
+ *      again and again without libusdt (sealed memfd, dlopen of
+ *      /proc/<pid>/fd/N, dlclose, close), interleaved with libusdt's own
+ *      enable and disable of that provider: what the kernel and glibc charge
+ *      for the loading mechanism, and libusdt's share above it. Also the
+ *      same image mapped with two mmap()s instead of dlopen (the floor of a
+ *      loader that maps objects itself). Parts 2 and 3 time a plain dlopen
+ *      of it next to their first and last ten enables: glibc's own growth
+ *      with the number of objects loaded, in the same run.
+ *
  * BENCH_PLOT_DAT=path: also write "probes enable_us disable_us free_us"
  * lines for bench/run.sh's gnuplot plot. Smoke mode stops at 10 000 probes
  * and 200 providers.
  */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -41,6 +58,17 @@ static const char *const types2[2] = { "long", "long" };
 
 /* Largest provider rebuilt for every run (see the size loop). */
 #define REBUILD_MAX 10000
+
+/* The floor (part 4): loads timed per run, and the memfd flags libusdt
+ * uses (MFD_NOEXEC_SEAL is refused by kernels before 6.3). */
+#define FLOOR_LOADS 400
+#define FLOOR_SMOKE_LOADS 40
+#define FLOOR_PROVIDER "lcfloor"
+#define FLOOR_IMAGE_MAX (1 << 20)
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#define FLOOR_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
 
 static long statm_resident_pages(void)
 {
@@ -118,11 +146,184 @@ static void fmt_probes(char *buf, size_t len, size_t n)
 		snprintf(buf, len, "%zu", n);
 }
 
+/* ---- part 4: the floor ---- */
+
+struct image {
+	uint8_t *bytes;
+	size_t size;
+	size_t rw_off, rw_size;      /* the R+W PT_LOAD, for the mmap floor */
+};
+
+/* A sealed memfd holding the image, as libusdt makes it; -1 on error. */
+static int floor_memfd(const struct image *im)
+{
+	int fd = memfd_create("libusdt:" FLOOR_PROVIDER, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("libusdt:" FLOOR_PROVIDER, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	if (write(fd, im->bytes, im->size) != (ssize_t)im->size || fcntl(fd, F_ADD_SEALS, FLOOR_SEALS) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *floor_dlopen(int fd)
+{
+	char name[64];
+	snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)getpid(), fd);
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		fprintf(stderr, "lifecycle: floor: dlopen(%s): %s\n", name, dlerror());
+	return h;
+}
+
+/* Copy the object libusdt loaded for provider FLOOR_PROVIDER (enabled):
+ * found among our descriptors by its memfd or file name. 0 or -1. */
+static int grab_image(struct image *im)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int rc = -1;
+	if (d == NULL)
+		return -1;
+	while (rc != 0 && (e = readdir(d)) != NULL) {
+		char link[sizeof "/proc/self/fd/" + sizeof e->d_name], target[512];
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, FLOOR_PROVIDER) == NULL || strstr(target, "libusdt") == NULL)
+			continue;
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > FLOOR_IMAGE_MAX)
+			continue;
+		im->size = (size_t)st.st_size;
+		im->bytes = malloc(im->size);
+		if (im->bytes != NULL && pread(fd, im->bytes, im->size, 0) == (ssize_t)im->size)
+			rc = 0;
+		else
+			free(im->bytes);
+	}
+	closedir(d);
+	if (rc != 0)
+		return -1;
+	/* the second PT_LOAD is the R+W one (elf_image.c) */
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)im->bytes;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(im->bytes + eh->e_phoff);
+	int loads = 0;
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ++loads == 2) {
+			im->rw_off = ph[i].p_offset;
+			im->rw_size = ph[i].p_memsz;
+		}
+	return loads == 2 ? 0 : -1;
+}
+
+/* The image of a one-probe provider FLOOR_PROVIDER, into *im. 0 or -1. */
+static int floor_image(struct image *im)
+{
+	usdt_provider_t *p = make_provider(FLOOR_PROVIDER, 1);
+	int rc = usdt_provider_enable(p) == 0 && grab_image(im) == 0 ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "lifecycle: floor: cannot read the image of %s\n", FLOOR_PROVIDER);
+	usdt_provider_free(p);
+	return rc;
+}
+
+/* A plain dlopen of a copy of the image, timed (us), then dlclose: what
+ * glibc alone charges with the objects loaded now. -1 on error. */
+static double floor_dlopen_once(const struct image *im)
+{
+	int fd = floor_memfd(im);
+	if (fd < 0)
+		return -1;
+	double t0 = bench_now_ns();
+	void *h = floor_dlopen(fd);
+	double t = (bench_now_ns() - t0) / 1e3;
+	if (h != NULL)
+		dlclose(h);
+	close(fd);
+	return h != NULL ? t : -1;
+}
+
+/* Per run: the floor's steps, then libusdt's enable and disable of the
+ * same provider; medians, and libusdt over the floor per run. */
+static int floor_rows(const struct image *imp, int smoke)
+{
+	usdt_provider_t *p = make_provider(FLOOR_PROVIDER, 1);
+	const struct image im = *imp;
+	int n = smoke ? FLOOR_SMOKE_LOADS : FLOOR_LOADS;
+	double *v = calloc(8 * (size_t)n, sizeof *v);
+	double *mk = v, *op = v + n, *cl = v + 2 * n, *mm = v + 3 * n, *um = v + 4 * n, *en = v + 5 * n,
+	       *dis = v + 6 * n, *ratio = v + 7 * n;
+	if (v == NULL)
+		return 1;
+	long page = sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < n; i++) {
+		double t0 = bench_now_ns();
+		int fd = floor_memfd(&im);
+		double t1 = bench_now_ns();
+		void *h = fd >= 0 ? floor_dlopen(fd) : NULL;
+		double t2 = bench_now_ns();
+		if (h == NULL)
+			return 1;
+		dlclose(h);
+		close(fd);
+		double t3 = bench_now_ns();
+		fd = floor_memfd(&im);
+		double t4 = bench_now_ns();
+		uint8_t *m = mmap(NULL, im.rw_off + im.rw_size, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED || mmap(m + im.rw_off, im.rw_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+		                            (off_t)im.rw_off) == MAP_FAILED) {
+			fprintf(stderr, "lifecycle: floor: mmap: %s\n", strerror(errno));
+			return 1;
+		}
+		(void)*(volatile uint8_t *)m;        /* dlopen reads the headers too */
+		double t5 = bench_now_ns();
+		munmap(m, (im.rw_off + im.rw_size + (size_t)page - 1) & ~((size_t)page - 1));
+		close(fd);
+		double t6 = bench_now_ns();
+		if (usdt_provider_enable(p) != 0)
+			return 1;
+		double t7 = bench_now_ns();
+		usdt_provider_disable(p);
+		double t8 = bench_now_ns();
+		mk[i] = (t1 - t0) / 1e3;
+		op[i] = (t2 - t1) / 1e3;
+		cl[i] = (t3 - t2) / 1e3;
+		mm[i] = (t5 - t4) / 1e3 + mk[i];
+		um[i] = (t6 - t5) / 1e3;
+		en[i] = (t7 - t6) / 1e3;
+		dis[i] = (t8 - t7) / 1e3;
+		ratio[i] = en[i] / (mk[i] + op[i]);
+	}
+	double floor_en = bench_median(mk, n) + bench_median(op, n);
+	bench_row("lifecycle", "floor: memfd_create + write + seal", bench_median(mk, n), "us", -1, "", "", "");
+	bench_row("lifecycle", "floor: + dlopen (= an enable without libusdt)", floor_en, "us", -1, "", "", "");
+	bench_row("lifecycle", "floor: dlclose + close (= a disable)", bench_median(cl, n), "us", -1, "", "", "");
+	bench_row("lifecycle", "floor: memfd, 2 mmaps instead of dlopen", bench_median(mm, n), "us", -1, "", "", "");
+	bench_row("lifecycle", "floor: munmap + close", bench_median(um, n), "us", -1, "", "", "");
+	bench_row("lifecycle", "enable, 1 probe, interleaved with the floor", bench_median(en, n), "us",
+	          bench_median(ratio, n), "memfd + dlopen", "", "");
+	bench_row("lifecycle", "disable, 1 probe, interleaved with the floor", bench_median(dis, n), "us", -1, "", "", "");
+	usdt_provider_free(p);
+	free(v);
+	return 0;
+}
+
 /* nprov one-probe providers enabled one after the other: the last ten
- * against the first ten, mappings, memory and holes. */
-static int many_providers(int nprov, int runs, double target)
+ * against the first ten, mappings, memory and holes. After each of those
+ * twenty enables, a plain dlopen (and dlclose) of the same image without
+ * libusdt is timed too: glibc's own growth, same run, same objects. */
+static int many_providers(int nprov, int runs, double target, const struct image *im)
 {
 	double first[BENCH_MAX_RUNS], last[BENCH_MAX_RUNS], ratio[BENCH_MAX_RUNS];
+	double plain_first[BENCH_MAX_RUNS], plain_last[BENCH_MAX_RUNS], plain_ratio[BENCH_MAX_RUNS];
+	double plain[2 * 10];
 	double mapsper[BENCH_MAX_RUNS], rssper[BENCH_MAX_RUNS], gap[BENCH_MAX_RUNS];
 	usdt_provider_t **provs = calloc((size_t)nprov, sizeof *provs);
 	double *t = calloc((size_t)nprov, sizeof *t);
@@ -143,6 +344,11 @@ static int many_providers(int nprov, int runs, double target)
 				return 1;
 			}
 			t[i] = (bench_now_ns() - t0) / 1e3;
+			if (i < 10 || i >= nprov - 10) {
+				double *slot = &plain[i < 10 ? i : 10 + i - (nprov - 10)];
+				if ((*slot = floor_dlopen_once(im)) < 0)
+					return 1;
+			}
 		}
 		mapsper[r] = (double)(maps_lines() - maps0) / nprov;
 		rssper[r] = (double)(statm_resident_pages() - rss0) * (double)sysconf(_SC_PAGESIZE) / nprov;
@@ -150,6 +356,9 @@ static int many_providers(int nprov, int runs, double target)
 		first[r] = bench_median(t, 10);
 		last[r] = bench_median(t + nprov - 10, 10);
 		ratio[r] = last[r] / first[r];
+		plain_first[r] = bench_median(plain, 10);
+		plain_last[r] = bench_median(plain + 10, 10);
+		plain_ratio[r] = plain_last[r] / plain_first[r];
 		for (int i = 0; i < nprov; i++)
 			usdt_provider_free(provs[i]);
 	}
@@ -161,6 +370,14 @@ static int many_providers(int nprov, int runs, double target)
 	double rat = bench_median(ratio, runs);
 	bench_row("lifecycle", name, bench_median(last, runs), "us", rat, "providers 1-10", tg,
 	          bench_status(1, rat <= target));
+	snprintf(name, sizeof name, "enable: cost per loaded object (%d)", nprov);
+	bench_row("lifecycle", name, (bench_median(last, runs) - bench_median(first, runs)) * 1e3 / nprov, "ns", -1, "", "",
+	          "");
+	double pf = bench_median(plain_first, runs), pl = bench_median(plain_last, runs);
+	snprintf(name, sizeof name, "floor: plain dlopen at providers %d-%d", nprov - 9, nprov);
+	bench_row("lifecycle", name, pl, "us", bench_median(plain_ratio, runs), "at providers 1-10", "", "");
+	snprintf(name, sizeof name, "floor: glibc's dlopen cost per loaded object (%d)", nprov);
+	bench_row("lifecycle", name, (pl - pf) * 1e3 / nprov, "ns", -1, "", "", "");
 	double mp = bench_median(mapsper, runs);
 	snprintf(name, sizeof name, "maps lines per provider (%d)", nprov);
 	bench_row("lifecycle", name, mp, "lines", -1, "", "<= 2", bench_status(1, mp <= 2));
@@ -302,11 +519,15 @@ int main(int argc, char **argv)
 	if (plot != NULL)
 		fclose(plot);
 
-	/* Many providers in one process. */
+	/* The floor, then many providers in one process. */
+	struct image im = { 0 };
+	if (floor_image(&im) != 0 || floor_rows(&im, smoke) != 0)
+		return 1;
 	int counts[2] = { nprov, smoke ? 0 : 10000 };
 	for (int k = 0; k < 2 && counts[k] > 0; k++)
-		if (many_providers(counts[k], k == 0 ? runs : 1, k == 0 ? 1.2 : 2.0) != 0)
+		if (many_providers(counts[k], k == 0 ? runs : 1, k == 0 ? 1.2 : 2.0, &im) != 0)
 			return 1;
+	free(im.bytes);
 	return 0;
 }
 
