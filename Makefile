@@ -171,7 +171,7 @@ deps-arch:
 cross-aarch64:
 	$(MAKE) CC="$(AARCH64_CC)" BUILD=build-aarch64 tests
 check-aarch64-user: cross-aarch64
-	QEMU_LD_PREFIX=$(AARCH64_SYSROOT) BUILD=build-aarch64 tests/run $(PORTABLE_C_TESTS)
+	QEMU_LD_PREFIX=$(AARCH64_SYSROOT) BUILD=build-aarch64 tests/run $(PORTABLE_C_TESTS) hardening/t_jit_stress
 check-aarch64: check-aarch64-user
 	tests/vm/run.sh
 check-i386:

@@ -21,7 +21,7 @@
 #include "usdt_vm.h"
 
 #ifdef __x86_64__
-#include "../tests/progs/jit_x86_64.h"
+#include "../tests/progs/jit.h"
 
 __extension__ volatile unsigned short bench_jit_sema_semaphore __attribute__((unused, section(".probes")));
 

@@ -39,7 +39,7 @@
 #include "bench.h"
 #include "usdt.h"
 #include "usdt_vm.h"
-#include "../tests/progs/jit_x86_64.h"
+#include "../tests/progs/jit.h"
 
 /* The 5-byte-nop compiled-in site, note written by hand like sys/sdt.h's. */
 __asm__(".pushsection .text.bench_nop5,\"ax\",@progbits\n"

@@ -1,6 +1,6 @@
 /*
  * jit.c — a language VM in miniature, for the usdt_vm.h tests: it compiles
- * (tests/progs/jit_x86_64.h) machine code that inlines the is-enabled check
+ * (tests/progs/jit.h: x86_64 and aarch64) machine code that inlines the is-enabled check
  * of two libusdt probes and calls their sites directly, and follows
  * libusdt's change notifications the way a real JIT must.
  *
@@ -8,8 +8,8 @@
  *                  function tests the site byte only (usdt_vm.h's
  *                  recommended check) and tail-jumps to the site with its
  *                  own arguments
- *   jitprov:vmarg  VM-chosen locations: arg0 the accumulator in %rbx,
- *                  arg1..arg5 fields of the frame %r12 points to (int32,
+ *   jitprov:vmarg  VM-chosen locations: arg0 the accumulator (%rbx, x19),
+ *                  arg1..arg5 fields of the frame (%r12, x20) points to (int32,
  *                  int16, int8, uint8, char *): nothing is marshalled;
  *                  tests the semaphore and the site byte
  *
@@ -48,8 +48,8 @@
 #include "usdt.h"
 #include "usdt_vm.h"
 
-#ifdef __x86_64__
-#include "progs/jit_x86_64.h"
+#include "progs/jit.h"
+#ifdef JIT_ARCH
 
 #define FIRERS 4
 
@@ -86,7 +86,7 @@ static unsigned long fires[FIRERS];
 static int mapped(const void *p)
 {
 	unsigned char v;
-	return mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 1, &v) == 0;
+	return mincore((void *)((uintptr_t)p & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1)), 1, &v) == 0;
 }
 
 static struct code *compile(void)
@@ -203,12 +203,12 @@ int main(int argc, char **argv)
 	const char *tt[] = { "int64_t", "int32_t" };
 	const char *vt[] = { "int64_t", "int32_t", "int16_t", "int8_t", "uint8_t", "char *" };
 	const usdt_vm_loc_t vl[] = {
-		{ "rbx", 0, 0 },
-		{ "r12", 1, (int32_t)offsetof(struct frame, i32) },
-		{ "r12", 1, (int32_t)offsetof(struct frame, i16) },
-		{ "r12", 1, (int32_t)offsetof(struct frame, i8) },
-		{ "r12", 1, (int32_t)offsetof(struct frame, u8) },
-		{ "r12", 1, (int32_t)offsetof(struct frame, str) },
+		{ JIT_ACC_REG, 0, 0 },
+		{ JIT_FRAME_REG, 1, (int32_t)offsetof(struct frame, i32) },
+		{ JIT_FRAME_REG, 1, (int32_t)offsetof(struct frame, i16) },
+		{ JIT_FRAME_REG, 1, (int32_t)offsetof(struct frame, i8) },
+		{ JIT_FRAME_REG, 1, (int32_t)offsetof(struct frame, u8) },
+		{ JIT_FRAME_REG, 1, (int32_t)offsetof(struct frame, str) },
 	};
 	prov = usdt_create_provider("jitprov", "vm");
 	twin = usdt_create_provider("jitprov", "twin");
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 #else
 int main(void)
 {
-	fprintf(stderr, "jit: the test JIT emits x86_64 code only\n");
+	fprintf(stderr, "jit: the test JIT emits x86_64 and aarch64 code only\n");
 	return 77;
 }
 #endif

@@ -1,44 +1,21 @@
 /*
- * jit_x86_64.h — a tiny x86_64 JIT for the tests and the benchmark of
- * usdt_vm.h: it emits, into a fresh executable mapping, the code a language
- * VM would generate around a libusdt probe whose addresses it inlined:
+ * jit_x86_64.h — the x86_64 half of the test JIT (tests/progs/jit.h): the
+ * code a language VM would generate around a libusdt probe whose addresses
+ * it inlined (usdt_vm.h):
  *
- *     movabs $semaphore, %rax ; cmpw $0, (%rax) ; jne traced
- *     movabs $site, %rax      ; cmpb $IDLE, (%rax) ; jne call
- *     ...untraced path...
- *   traced: movabs $site, %rax
- *   call:   call/jmp *%rax
+ *     movabs $site, %rax ; cmpb $IDLE, (%rax) ; jne call   (and/or the
+ *     ...untraced path...                                   semaphore)
+ *   call: jmp/call *%rax
  *
- * exactly the check a compiled-in <sys/sdt.h> probe makes (plus the site
- * byte, for tracers that do not count in the semaphore). Code is written
- * into a private RW mapping which is then made RX (W^X), one mapping per
- * compiled version, so that a version can be unmapped on its own once no
- * thread runs it.
+ * The located probe keeps the VM's accumulator in %rbx and its frame in
+ * %r12 (callee-saved, as an interpreter's registers would be).
  */
 #ifndef TEST_JIT_X86_64_H
 #define TEST_JIT_X86_64_H
 
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
+#define JIT_ACC_REG "rbx"
+#define JIT_FRAME_REG "r12"
 
-#include "usdt_vm.h"
-
-#define JIT_CODE_SIZE 4096
-
-struct jit_buf {
-	uint8_t *p;
-	size_t n;
-};
-
-static inline void jit_bytes(struct jit_buf *b, const void *bytes, size_t n)
-{
-	if (b->n + n > JIT_CODE_SIZE)
-		abort();
-	memcpy(b->p + b->n, bytes, n);
-	b->n += n;
-}
 #define JIT_EMIT(b, ...) do { const uint8_t x_[] = { __VA_ARGS__ }; jit_bytes((b), x_, sizeof x_); } while (0)
 
 static inline void jit_movabs_rax(struct jit_buf *b, const volatile void *imm)
@@ -62,11 +39,6 @@ static inline void jit_patch(struct jit_buf *b, size_t at, size_t target)
 		abort();
 	b->p[at] = (uint8_t)(int8_t)rel;
 }
-
-/* What an inlined check tests: the semaphore, the site's first byte, or
- * both (usdt_vm.h says which tracers each one sees). */
-#define JIT_CHECK_SEM 1
-#define JIT_CHECK_SITE 2
 
 /* The inline check. Leaves up to two jne's to patch (0 when unused):
  * to_traced expects %rax to be reloaded with the site, to_call has %rax =
@@ -193,23 +165,6 @@ static inline void jit_emit_loop(struct jit_buf *b, const usdt_vm_probe_t *pi, i
 	JIT_EMIT(b, 0x41, 0xff, 0xd6);                  /* call *%r14 */
 	JIT_EMIT(b, 0xeb, 0x00);                        /* jmp next */
 	b->p[b->n - 1] = (uint8_t)(int8_t)((long)next - (long)b->n);
-}
-
-/* A fresh RW mapping to emit into; jit_seal() makes it RX. */
-static inline int jit_open(struct jit_buf *b)
-{
-	void *p = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	b->p = p;
-	b->n = 0;
-	memset(p, 0xcc, JIT_CODE_SIZE);
-	return 0;
-}
-
-static inline int jit_seal(struct jit_buf *b)
-{
-	return mprotect(b->p, JIT_CODE_SIZE, PROT_READ | PROT_EXEC);
 }
 
 #endif

@@ -28,7 +28,7 @@ echo "guest: built in $(( $(date +%s) - t0 ))s"
 # tplist, are not in the image; README's needs the x86_64 demo) and
 # the arch, fork, thread and seccomp tests that qemu-user cannot run
 BUILD=build-vm TEST_TIMEOUT=240 tests/run arch/ tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle \
-  tracers/t_fork tracers/t_twins tracers/t_closefds_heal hardening/t_membarrier_seccomp \
+  tracers/t_fork tracers/t_twins tracers/t_closefds_heal tracers/t_jit hardening/t_membarrier_seccomp \
   unit/t_threads > /tmp/run.log 2>&1
 rc=$?
 cat /tmp/run.log
