@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # tests/deps.sh — install what the test suite needs on Debian 12 (as root):
-# the tracers the tests attach (bpftrace, bcc, gdb, perf), kernel headers
+# the tracers the tests attach (bpftrace, bcc, libbpf, gdb, perf), kernel headers
 # for bcc's compiler, sys/sdt.h for the benchmarks' compiled-in baselines,
 # valgrind, clang and libelf-dev for the sanitizer and fuzz runs; mandoc, pip/venv and
 # the Debian packaging tools for the packaging tests; then mount tracefs.
 # Idempotent and quick when everything is there. `make deps` runs it.
 set -eu
-PKGS=(gcc make clang pkg-config binutils libelf-dev gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
+PKGS=(gcc make clang pkg-config binutils libelf-dev libbpf-dev gdb valgrind bpftrace bpfcc-tools python3-bpfcc linux-perf
       systemtap-sdt-dev linux-headers-amd64 gnuplot-nox libclang-rt-14-dev
       mandoc groff-base python3-pip python3-venv debhelper dh-python lintian fakeroot dpkg-dev)
 if [ "$(id -u)" != 0 ]; then
