@@ -134,6 +134,10 @@
  * affecting the parent (only the process that created an object's file
  * removes it). The child may use every libusdt call.
  *
+ * Language VMs and JITs that generate code: <usdt_vm.h> gives the
+ * addresses to inline (with change notification) and probes whose
+ * arguments are read where the VM keeps them.
+ *
  * Everything declared here is part of the stable ABI of libusdt.so.1.
  */
 #ifndef USDT_H
