@@ -1729,6 +1729,7 @@ static int cmd_trace(int argc, char **argv)
 	structs_decls(&decls, &trace_structs);
 	if (decls.n > 0) {
 		bprintf(&decls, "%s", prog_text.s);
+		free(prog_text.s);
 		prog_text = decls;
 	}
 	if (print) {
