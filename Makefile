@@ -191,6 +191,17 @@ bench: lib $(BENCH_BINS) $(BUILD)/bench/untraced-shared $(PROG_BINS)
 bench-smoke:
 	$(MAKE) bench BENCH_SMOKE=1
 
+# The benchmarks of a -m32 build (build-i386-bench; `make deps-arch` first),
+# every part that applies to i386 (the test JIT has no i386 half; the
+# bindings are 64-bit). aarch64: USDT_VM_BENCH=1 tests/vm/run.sh (arm64 VM).
+BENCH_I386_PARTS ?= untraced untraced-shared traced lifecycle grace
+BENCH_I386_BUILD ?= build-i386-bench
+.PHONY: bench-i386
+bench-i386:
+	$(MAKE) CC="$(I386_CC)" BUILD=$(BENCH_I386_BUILD) lib $(patsubst $(BUILD)/%,$(BENCH_I386_BUILD)/%,$(BENCH_BINS)) \
+	    $(BENCH_I386_BUILD)/bench/untraced-shared
+	BUILD=$(BENCH_I386_BUILD) BENCH_ONLY="$(BENCH_I386_PARTS)" BENCH_BINDINGS=0 bench/run.sh
+
 MAN3 := $(wildcard man/*.3)
 MAN1 := $(wildcard man/*.1)
 install: lib $(TOOL_BINS)

@@ -8,6 +8,8 @@
  * Environment read by every program:
  *   BENCH_SMOKE=1   short smoke mode (fewer iterations, still >= 5 runs)
  *   BENCH_RUNS=N    runs per figure (default 7, never below 5)
+ *   BENCH_SCALE=F   multiply the full mode's iteration counts by F (e.g.
+ *                   0.05 in the arm64 VM, whose emulated CPU is slow)
  *   BENCH_CPU=N     CPU to pin to (default: the last one allowed)
  *   BENCH_CSV=PATH  CSV file to append figures to
  */
@@ -53,6 +55,17 @@ static inline int bench_runs(void)
 	if (n > BENCH_MAX_RUNS)
 		n = BENCH_MAX_RUNS;
 	return n;
+}
+
+/* Iterations per case: smoke's in smoke mode, else full * BENCH_SCALE. */
+static inline long bench_iters(long full, long smoke)
+{
+	const char *s = getenv("BENCH_SCALE");
+	double f = s != NULL && s[0] != '\0' ? atof(s) : 1.0;
+	long n = (long)((double)full * (f > 0 ? f : 1.0));
+	if (bench_smoke())
+		return smoke;
+	return n < 1000 ? 1000 : n;
 }
 
 /* Pin the calling thread to one CPU; returns the CPU or -1. */

@@ -11,8 +11,11 @@
 # its rows.
 #
 # Usage: bench/run.sh [--smoke]     (or BENCH_SMOKE=1: short CI mode, < 60 s)
-# Environment: BUILD (default build), BENCH_RUNS, BENCH_CPU, BPFTRACE,
-# LIBSTAPSDT_DIR, CI (=true: a traced part that cannot run is an error).
+# Environment: BUILD (default build), BENCH_RUNS, BENCH_CPU, BENCH_SCALE,
+# BPFTRACE, LIBSTAPSDT_DIR, CI (=true: a traced part that cannot run is an
+# error); BENCH_ONLY="untraced traced ..." runs only those programs and
+# BENCH_BINDINGS=0 skips the Python/Node figures (`make bench-i386` and the
+# arm64 VM, tests/vm/run.sh with USDT_VM_BENCH=1, use both).
 # No timing assertion ever fails the run: PASS/MISS are reported, not
 # enforced. Exit status: 0, or 1 when a program fails (or, under CI=true,
 # when the traced part cannot run).
@@ -29,11 +32,12 @@ echo "section,figure,value,unit,ratio,baseline,target,status" > "$BENCH_CSV"
 rm -f "$BENCH_PLOT_DAT"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-echo "libusdt benchmarks — kernel $(uname -r), $cpu, $(nproc) CPUs$([ "$BENCH_SMOKE" != 0 ] && echo ', SMOKE MODE (figures are not meaningful)')"
+echo "libusdt benchmarks — $BUILD, kernel $(uname -r) $(uname -m), $cpu, $(nproc) CPUs$([ "$BENCH_SMOKE" != 0 ] && echo ', SMOKE MODE (figures are not meaningful)')"
 echo "reproduce: make bench   (smoke: make bench BENCH_SMOKE=1)"
 
 rc=0
 run() {
+  case " ${BENCH_ONLY:-$1} " in *" $1 "*) ;; *) return ;; esac
   local prog=$OUT/$1
   if [ ! -x "$prog" ]; then echo "bench: $prog is not built (run make bench)"; rc=1; return; fi
   "$prog"
@@ -55,7 +59,7 @@ run jit
 run traced
 run lifecycle
 # system calls per enable and per disable of a one-probe provider (strace)
-if command -v strace >/dev/null 2>&1 && [ -x "$OUT/lifecycle" ]; then
+if command -v strace >/dev/null 2>&1 && [ -x "$OUT/lifecycle" ] && case " ${BENCH_ONLY:-lifecycle} " in *" lifecycle "*) true ;; *) false ;; esac; then
   strace -f -o "$OUT/syscalls.strace" "$OUT/lifecycle" --syscalls 50 >/dev/null 2>&1 &&
   awk -v csv="$BENCH_CSV" '
     $2 ~ /^getppid\(/ { if (mode == "dis") { d += n; nd++ } mode = "en"; n = 0; next }
@@ -74,7 +78,9 @@ run grace
 # $BUILD/libusdt.so, bench/bindings/node_bench.js through the addon that
 # tests/bindings/t_node.sh (node-gyp) builds; each is skipped with a note
 # when its interpreter or the addon is missing.
-if command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
+if [ "${BENCH_BINDINGS:-1}" = 0 ]; then
+  echo "bench: NOTE: BENCH_BINDINGS=0, no Python or Node figures"
+elif command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
   case $BUILD in /*) lp=$BUILD ;; *) lp=$PWD/$BUILD ;; esac
   LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
   # the opt-in pure-Python fast path (bindings/python/README.md)
@@ -82,7 +88,9 @@ if command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
 else
   echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"
 fi
-if command -v node >/dev/null 2>&1 && [ -f bindings/node/build/Release/usdt.node ]; then
+if [ "${BENCH_BINDINGS:-1}" = 0 ]; then
+  :
+elif command -v node >/dev/null 2>&1 && [ -f bindings/node/build/Release/usdt.node ]; then
   node bench/bindings/node_bench.js || { echo "bench: ERROR: node_bench failed"; rc=1; }
 else
   echo "bench: NOTE: node or bindings/node/build/Release/usdt.node missing (build it: tests/run bindings/t_node), no Node figures"

@@ -165,7 +165,7 @@ int main(void)
 	static const int argcs[4] = { 0, 2, 6, 12 };
 	static const char *const names[4] = { "f0", "f2", "f6", "f12" };
 	int runs = bench_runs();
-	long iters = bench_smoke() ? 500000 : 20000000;
+	long iters = bench_iters(20000000, 500000);
 	int cpu = bench_pin();
 
 	usdt_provider_t *prov = usdt_create_provider("benchu", "bench");

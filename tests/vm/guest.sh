@@ -4,7 +4,8 @@
 # the tracers need, builds the project natively on aarch64 and runs the
 # tracer tests and the arch test against live processes. Its exit code is
 # printed on the console by the init ("USDT-VM-EXIT N"), which
-# tests/vm/run.sh reads.
+# tests/vm/run.sh reads. With USDT_VM_BENCH=1 in /src/.usdt-vm-env (run.sh
+# writes it) it runs the fast-path benchmarks instead of the tests.
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -19,6 +20,20 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 cp -a /src /tmp/work && cd /tmp/work || exit 97
 echo "guest: $(uname -m) $(uname -r), $(nproc) cpus, bpftrace $(bpftrace --version 2>/dev/null)"
 t0=$(date +%s)
+if [ -f /src/.usdt-vm-env ]; then set -a; . /src/.usdt-vm-env; set +a; fi
+if [ "${USDT_VM_BENCH:-0}" != 0 ]; then
+  # the benchmarks' fast paths: absolute figures mean little under TCG,
+  # ratios against the same run's sys/sdt.h probes still do
+  b=build-vm/bench
+  make -j"$(nproc)" BUILD=build-vm lib $b/untraced $b/untraced-shared $b/jit $b/traced >/tmp/build.log 2>&1 ||
+    { tail -n 30 /tmp/build.log; exit 96; }
+  echo "guest: built in $(( $(date +%s) - t0 ))s; BENCH_SCALE=$BENCH_SCALE BENCH_TRACED_FIRES=$BENCH_TRACED_FIRES"
+  BUILD=build-vm BENCH_ONLY="untraced untraced-shared jit traced" BENCH_BINDINGS=0 bench/run.sh
+  rc=$?
+  sed 's/^/bench-csv|/' $b/results.csv
+  echo "guest: bench done in $(( $(date +%s) - t0 ))s"
+  exit $rc
+fi
 # only what the tests below run (the whole `make tests` takes ~7 min under TCG)
 progs=$(for f in tests/progs/*.c; do b=${f%.c}; echo "build-vm/$b"; done)
 make -j"$(nproc)" BUILD=build-vm lib build-vm/tests/arch/t_argspec build-vm/tests/unit/t_threads \
