@@ -83,8 +83,8 @@ if [ "${BENCH_BINDINGS:-1}" = 0 ]; then
 elif command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
   case $BUILD in /*) lp=$BUILD ;; *) lp=$PWD/$BUILD ;; esac
   LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
-  # the opt-in pure-Python fast path (bindings/python/README.md)
-  USDT_PY_FAST=1 LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench (USDT_PY_FAST=1) failed"; rc=1; }
+  # with the pure-Python fast path off: every check calls usdt_is_enabled() (bindings/python/README.md)
+  USDT_PY_FAST=0 LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench (USDT_PY_FAST=0) failed"; rc=1; }
 else
   echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"
 fi

@@ -140,14 +140,14 @@ class Arguments(unittest.TestCase):
         self.assertTrue(self.prov.is_enabled)
 
     def test_fast_path_in_use(self):
-        # with USDT_PY_FAST=1 on CPython 3.11 / x86_64 or aarch64 the
-        # untraced decision is pure Python; it must agree with libusdt's
-        # usdt_is_enabled()
+        # on CPython 3.11 to 3.13 / x86_64 or aarch64 the untraced decision
+        # is pure Python unless USDT_PY_FAST=0; it must agree with
+        # libusdt's usdt_is_enabled()
         import platform
-        if os.environ.get("USDT_PY_FAST") != "1":
+        if os.environ.get("USDT_PY_FAST", "1") == "0":
             self.assertFalse(usdt.FAST_PATH)
-            self.skipTest("the pure-Python fast path is opt-in (USDT_PY_FAST=1)")
-        if sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11) and \
+            self.skipTest("USDT_PY_FAST=0: every check calls usdt_is_enabled()")
+        if sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13) and \
                 platform.machine() in ("x86_64", "aarch64") and getattr(sys, "_is_gil_enabled", lambda: True)():
             self.assertTrue(usdt.FAST_PATH)
         from usdt import _lib

@@ -172,19 +172,14 @@ class Provider:
         raise KeyError(name)
 
     def _change(self, fn, *args):
-        # Every libusdt call that changes this provider goes through here
-        # (with the GIL held, see _lib). Its probes' site views (the
-        # untraced fast path, see Probe) read a static idle byte while the
-        # call may unmap the object they point into, and are pointed at the
-        # new sites afterwards.
-        probes = list(self._probes)
-        for p in probes:
-            p._set_site(_IDLE_SITE)
-        try:
-            return fn(*args)
-        finally:
-            for p in probes:
-                p._refresh_site()
+        # Every libusdt call that changes this provider goes through here.
+        # One foreign call, made with the GIL held (see _lib): for the
+        # untraced fast path (see Probe) it happens between two bytecodes.
+        # Nothing is copied out of the probe objects before or after it:
+        # the fast path loads _sem and _site from them at every check, so
+        # a change nested in this one (a signal handler, a finaliser) can
+        # leave nothing stale behind.
+        return fn(*args)
 
     # -- probes -----------------------------------------------------------
     def add_probe(self, name, *types, function=None, strict=None):
@@ -297,18 +292,27 @@ class Provider:
 #    dereferences it in one bytecode (a NULL _sem raises ValueError). Only
 #    the provider's own calls make _sem non-NULL (usdt.h); when another
 #    provider of the same name clears it, the object stays mapped.
-#  - The site: `sitev`, a memoryview of the site byte that this package
-#    took after the provider's last change (Provider._change). Before each
-#    change it is replaced by a static idle byte, so a view of an object
-#    that the change unmaps is never used after it (during a change, a
-#    breakpoint on the site is not seen: the answer is momentarily
-#    "untraced", as it may be anyway while a tracer attaches).
-#  - The remaining window is between loading `sitev` and indexing it: two
-#    adjacent bytecodes with no call, jump or allocation between them, and
-#    CPython (3.11 and later) switches threads, runs signal handlers and
-#    collects garbage only at calls, backward jumps and function entries.
-#    tests/test_threads.py changes providers from threads and a signal
-#    handler while other threads fire.
+#  - The site: _sitep is likewise a ctypes pointer whose storage IS the
+#    object's _site field, so `_sitep[0]` loads the current _site and reads
+#    its byte. libusdt stores _site before _sem and clears only _sem (the
+#    stale _site of a cleared probe may point into an unmapped object):
+#    _site is read only right after `_semp[0]` found _sem non-NULL, so it
+#    is that object's site, still mapped.
+#  - Nothing may change the provider between the two loads: they are
+#    adjacent bytecodes with no call, backward jump or allocation between
+#    them, and CPython (3.11 to 3.13) switches threads, runs signal
+#    handlers and (3.12+) collects garbage only at calls, backward jumps
+#    and function entries (3.11 collects at allocations; there is none).
+#  - No address is copied out of the probe object. The first version of
+#    this path kept a memoryview of the site byte, refreshed after each
+#    change of the provider; a change made inside that refresh (a signal
+#    handler managing the provider, run at a call of the refresh, or a
+#    handler nested in itself) left it a view of the object that the
+#    nested change unmapped, while _sem pointed into the new one:
+#    SIGSEGV in memoryview's item read, under ASan builds and CPython
+#    3.12 alike. tests/test_threads.py makes such nested changes at every
+#    call and return of a change, and changes providers from threads and a
+#    signal handler while other threads fire.
 # Elsewhere (CPython before 3.11, free-threaded builds, other
 # implementations, an architecture whose idle byte is not known, an older
 # libusdt) every check calls usdt_is_enabled(): correct, just slower.
@@ -323,15 +327,13 @@ def _idle_byte():
 
 
 def _fast_path_ok():
-    # Opt-in (USDT_PY_FAST=1), CPython 3.11 only: the threaded test
-    # (tests/test_threads.py) crashed with the fast path under CPython
-    # 3.12.1 (about 1 run in 8) and under 3.11 with an AddressSanitizer
-    # build of libusdt, causes not understood yet. By default every check
-    # calls usdt_is_enabled(), which is safe against concurrent changes.
-    impl = sys.implementation.name == "cpython" and sys.version_info[:2] == (3, 11)
+    # On by default on CPython 3.11 to 3.13 with the GIL (the versions whose
+    # switching points are known, see above); USDT_PY_FAST=0 turns it off
+    # (every check then calls usdt_is_enabled()).
+    impl = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13)
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     return (impl and gil and _lib.usdt_system_semaphore is not None and _idle_byte() is not None
-            and os.environ.get("USDT_PY_FAST", "0") == "1")
+            and os.environ.get("USDT_PY_FAST", "1") != "0")
 
 
 FAST_PATH = _fast_path_ok()
@@ -341,11 +343,11 @@ if FAST_PATH:
     _SYSTEM_SEM = memoryview((ctypes.c_char * 2).from_address(_lib.usdt_system_semaphore())).cast("B").cast("H")
 else:
     _SYSTEM_SEM = None
-_IDLE_SITE = memoryview(bytearray([IDLE])).cast("B")
 _SEM_OFF = _lib.usdt_probe_t._sem.offset
 _SITE_OFF = _lib.usdt_probe_t._site.offset
 _LIVE_OFF = _lib.usdt_probe_t._live.offset
 _U16_P = ctypes.POINTER(ctypes.c_uint16)
+_U8_P = ctypes.POINTER(ctypes.c_uint8)
 _fire_code = {}
 
 
@@ -371,7 +373,7 @@ def _probe_class(argc, strict):
     if FAST_PATH:
         body += [
             "    try:",
-            "        if not self._semp[0] and self._sitev[0] == %d and not _SYSTEM_SEM[0]:" % IDLE,
+            "        if not self._semp[0] and self._sitep[0] == %d and not _SYSTEM_SEM[0]:" % IDLE,
             "            return False",
             "    except ValueError:      # _sem is NULL: disabled, released, or ask libusdt",
             "        if not self._livev.value:",
@@ -434,22 +436,8 @@ class Probe:
         self._obj = obj
         self._raw = _lib.usdt_probe_t.from_address(obj)
         self._semp = _U16_P.from_address(obj + _SEM_OFF)      # aliases probe->_sem
+        self._sitep = _U8_P.from_address(obj + _SITE_OFF)    # aliases probe->_site
         self._livev = ctypes.c_void_p.from_address(obj + _LIVE_OFF)
-        self._sitev = _IDLE_SITE
-        self._refresh_site()
-
-    def _set_site(self, view):
-        self._sitev = view
-
-    def _refresh_site(self):
-        # after a change of the provider (see the fast path notes): a view
-        # of the site byte while the provider holds the inline pointers
-        raw = self._raw
-        site = raw._site
-        if raw._sem and site:
-            self._set_site(memoryview((ctypes.c_char * 1).from_address(site)).cast("B"))
-        else:
-            self._set_site(_IDLE_SITE)
 
     def _probe_ptr(self):
         return self._obj if self._pd is not None else None
@@ -460,7 +448,7 @@ class Probe:
         building costly arguments)."""
         if FAST_PATH:
             try:
-                if not self._semp[0] and self._sitev[0] == IDLE and not _SYSTEM_SEM[0]:
+                if not self._semp[0] and self._sitep[0] == IDLE and not _SYSTEM_SEM[0]:
                     return False
             except ValueError:                # _sem NULL (see the fast path notes)
                 if not self._livev.value:
