@@ -95,7 +95,8 @@
  * ---------------------------------------------------------------------------
  * Threads. libusdt keeps no hidden global state that would need a lock
  * around calls, except a process-wide registry of enabled provider names,
- * which it locks itself.
+ * which it locks itself, and the structure registry (usdt_register_struct),
+ * which needs no lock.
  *   - usdt_fire_probe() and usdt_is_enabled() may be called from any number of
  *     threads at once, concurrently with usdt_provider_enable(), _disable(),
  *     _add_probe(), _remove_probe() and _free() on the provider that owns the
