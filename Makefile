@@ -162,6 +162,9 @@ PORTABLE_C_TESTS := arch/ unit/t_api unit/t_closefds unit/t_compat unit/t_dlclos
   unit/t_loader_hide unit/t_threads unit/t_tls faults/ leaks/t_cycles hardening/t_fork_storm \
   hardening/t_key_fail hardening/t_release hardening/t_signal_fire hardening/t_stopped_reader \
   hardening/t_twins_inline dof/t_submit unit/t_vm
+# the DOF tests with explicit profiles, whose stubs the aarch64 build also
+# runs (the i386 build has no DTrace stubs and another data model)
+AARCH64_EXTRA_TESTS := dof/t_arm64 dof/t_golden dof/t_negative dof/t_valid dof/t_dump hardening/t_jit_stress
 I386_TESTS := $(PORTABLE_C_TESTS) unit/t_wx hardening/t_membarrier_seccomp security/ \
   tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle tracers/t_fork tracers/t_twins \
   tracers/t_loading tracers/t_closefds_heal
@@ -171,7 +174,7 @@ deps-arch:
 cross-aarch64:
 	$(MAKE) CC="$(AARCH64_CC)" BUILD=build-aarch64 tests
 check-aarch64-user: cross-aarch64
-	QEMU_LD_PREFIX=$(AARCH64_SYSROOT) BUILD=build-aarch64 tests/run $(PORTABLE_C_TESTS) hardening/t_jit_stress
+	QEMU_LD_PREFIX=$(AARCH64_SYSROOT) BUILD=build-aarch64 tests/run $(PORTABLE_C_TESTS) $(AARCH64_EXTRA_TESTS)
 check-aarch64: check-aarch64-user
 	tests/vm/run.sh
 check-i386:
