@@ -82,8 +82,12 @@ if [ "${BENCH_BINDINGS:-1}" = 0 ]; then
   echo "bench: NOTE: BENCH_BINDINGS=0, no Python or Node figures"
 elif command -v python3 >/dev/null 2>&1 && [ -e "$BUILD/libusdt.so" ]; then
   case $BUILD in /*) lp=$BUILD ;; *) lp=$PWD/$BUILD ;; esac
+  # the optional C accelerator (usdt/_speedups.c), built in place when a
+  # compiler is present; then the pure-Python path (USDT_PY_ACCEL=0)
+  python3 bindings/python/_build/usdt_build.py --inplace >/dev/null || echo "bench: NOTE: the Python accelerator could not be built"
   LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench failed"; rc=1; }
-  # with the pure-Python fast path off: every check calls usdt_is_enabled() (bindings/python/README.md)
+  USDT_PY_ACCEL=0 LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench (USDT_PY_ACCEL=0) failed"; rc=1; }
+  # with every fast path off: every check calls usdt_is_enabled() (bindings/python/README.md)
   USDT_PY_FAST=0 LIBUSDT_PATH=$lp/libusdt.so python3 bench/bindings/py_bench.py || { echo "bench: ERROR: py_bench (USDT_PY_FAST=0) failed"; rc=1; }
 else
   echo "bench: NOTE: python3 or $BUILD/libusdt.so missing, no Python binding figures"

@@ -17,7 +17,9 @@ the same run). Output: the table and CSV of bench/bench.h (bench_row):
 "section figure median unit ratio baseline target status", CSV appended to
 $BENCH_CSV. Environment: BENCH_SMOKE=1 (short), BENCH_RUNS (default 7, at
 least 5), BENCH_CPU, BENCH_CSV, BPFTRACE, USDT_PY_PATH (the usdt package's
-parent directory; default: bindings/python of this tree), LIBUSDT_PATH.
+parent directory; default: bindings/python of this tree), LIBUSDT_PATH,
+USDT_PY_ACCEL=0 (the pure path even where usdt/_speedups is built),
+USDT_PY_FAST=0 (every check through ctypes).
 Exit status 0, or 1 on error. No figure ever fails the run.
 """
 import os
@@ -128,7 +130,8 @@ def untraced(prov, probe, strict, gone):
         "gone": 'gone.fire(1, "x")',
         "ctypes": "is_enabled(obj)",
     }, env)
-    header("Python binding, untraced (%s, fast path %s)" % (sys.version.split()[0], "on" if usdt.FAST_PATH else "off"))
+    path = "C accelerator" if getattr(usdt, "ACCEL", False) else "pure-Python fast path" if usdt.FAST_PATH else "ctypes"
+    header("Python binding, untraced (%s, %s)" % (sys.version.split()[0], path))
     print("# %d runs x %d rounds x %d calls, pinned to CPU %d; ns of thread CPU time per call, empty loop subtracted" % (
         RUNS, ROUNDS, N, CPU))
     row("python", 'empty def f(a, b): f(1, "x")', median(m["f2"]), "ns")

@@ -21,21 +21,49 @@ done
 
 for py in "${pythons[@]}"; do
   ver=$("$py" -c 'import sys; print(sys.version.split()[0])')
-  "$py" -m unittest discover -s "$PY/tests" -p 'test_*.py' > "$TMP/unit" 2>&1 || { cat "$TMP/unit"; fail "unit tests failed under $py ($ver)"; }
-  ok "unit tests under $py ($ver): $(grep -E '^Ran ' "$TMP/unit")"
+  # the optional C accelerator (usdt/_speedups.c) for this interpreter,
+  # built in place; the suite then runs with it and with the pure path
+  rc=0; "$py" $PY/_build/usdt_build.py --inplace > "$TMP/accel" 2>&1 || rc=$?
+  case $rc in
+    0) accel=1 ;;
+    2) accel=0; echo "note: no accelerator for $py ($ver): $(tail -1 "$TMP/accel")" ;;
+    *) cat "$TMP/accel"; fail "building usdt/_speedups.c for $py ($ver)" ;;
+  esac
+  for mode in 1 0; do
+    [ $mode = 1 ] && what="C accelerator" || what="pure path, USDT_PY_ACCEL=0"
+    [ $mode = 1 ] && [ $accel = 0 ] && continue
+    USDT_PY_ACCEL=$mode "$py" -m unittest discover -s "$PY/tests" -p 'test_*.py' > "$TMP/unit" 2>&1 ||
+      { cat "$TMP/unit"; fail "unit tests failed under $py ($ver, $what)"; }
+    ok "unit tests under $py ($ver, $what): $(grep -E '^Ran ' "$TMP/unit")"
+  done
+  if [ $accel = 1 ]; then
+    USDT_PY_ACCEL=1 "$py" -c 'import sys; sys.path.insert(0, sys.argv[1]); import usdt; sys.exit(0 if usdt.ACCEL else 1)' "$PY" ||
+      fail "usdt._speedups built but not used by $py ($ver)"
+    ok "$py ($ver) uses the C accelerator"
+  fi
 
-  TARGET=$py start_target "$PY/tests/target.py" 20
+  # traced: with the accelerator (where built), then the pure path
+  for mode in 1 0; do
+    [ $mode = 1 ] && [ $accel = 0 ] && continue
+    [ $mode = 1 ] && what="C accelerator" || what="pure path"
+    USDT_PY_ACCEL=$mode TARGET=$py start_target "$PY/tests/target.py" 20
 
-  prog=$TMP/py.bt
-  bt_args_program 6 > "$prog"
+    prog=$TMP/py.bt
+    bt_args_program 6 > "$prog"
 
-  wait_state pyprobes:i8 0 5 || fail "probe.enabled was not False before tracing"
-  timeout 60 bpftrace -p "$TPID" "$prog" > "$TMP/got" 2>"$TMP/err" || { cat "$TMP/err"; fail "bpftrace failed"; }
-  compare_got "$TMP/got" 6 || { cat "$TMP/got" "$TMP/err"; fail "bpftrace read wrong values from $py"; }
-  ok "bpftrace read the exact arguments of $(expect_lines | wc -l) probes fired by $py"
+    if [ $mode = 1 ]; then
+      grep -q '/_speedups\.' /proc/$TPID/maps || fail "the $what is not loaded in the $py target"
+    else
+      ! grep -q '/_speedups\.' /proc/$TPID/maps || fail "USDT_PY_ACCEL=0 but the $py target loaded usdt._speedups"
+    fi
+    wait_state pyprobes:i8 0 5 || fail "probe.enabled was not False before tracing ($what)"
+    timeout 60 bpftrace -p "$TPID" "$prog" > "$TMP/got" 2>"$TMP/err" || { cat "$TMP/err"; fail "bpftrace failed"; }
+    compare_got "$TMP/got" 6 || { cat "$TMP/got" "$TMP/err"; fail "bpftrace read wrong values from $py ($what)"; }
+    ok "bpftrace read the exact arguments of $(expect_lines | wc -l) probes fired by $py ($what)"
 
-  check_enabled_flip pyprobes:i8 probe.enabled
-  stop_target
-  grep -q '^DONE enabled=False' "$TOUT" || fail "target did not exit cleanly"
-  ok "$py target exited cleanly"
+    check_enabled_flip pyprobes:i8 probe.enabled
+    stop_target
+    grep -q '^DONE enabled=False' "$TOUT" || fail "target did not exit cleanly"
+    ok "$py target exited cleanly ($what)"
+  done
 done
