@@ -109,8 +109,14 @@ class Traced(unittest.TestCase):
                         break
                     time.sleep(0.02)
             finally:
+                # bpftrace detaches its uprobes on SIGTERM: slow on a loaded
+                # machine (seen > 10 s twice), so wait longer, then kill
                 bt.terminate()
-                bt.wait(10)
+                try:
+                    bt.wait(60)
+                except subprocess.TimeoutExpired:
+                    bt.kill()
+                    bt.wait(10)
                 reader.join(10)
                 bt.stdout.close()
             out = "".join(lines)
