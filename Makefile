@@ -163,8 +163,10 @@ PORTABLE_C_TESTS := arch/ unit/t_api unit/t_closefds unit/t_compat unit/t_dlclos
   hardening/t_key_fail hardening/t_release hardening/t_signal_fire hardening/t_stopped_reader \
   hardening/t_twins_inline dof/t_submit unit/t_vm
 # the DOF tests with explicit profiles, whose stubs the aarch64 build also
-# runs (the i386 build has no DTrace stubs and another data model)
-AARCH64_EXTRA_TESTS := dof/t_arm64 dof/t_golden dof/t_negative dof/t_valid dof/t_dump hardening/t_jit_stress
+# runs, and the DTrace-on-Linux integration against the helper-device
+# double (the i386 build has no DTrace stubs and another data model)
+AARCH64_EXTRA_TESTS := dof/t_arm64 dof/t_golden dof/t_negative dof/t_valid dof/t_dump hardening/t_jit_stress \
+  dof/t_linux_dtrace dof/t_remove_refused
 I386_TESTS := $(PORTABLE_C_TESTS) unit/t_wx hardening/t_membarrier_seccomp security/ \
   tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle tracers/t_fork tracers/t_twins \
   tracers/t_loading tracers/t_closefds_heal

@@ -993,11 +993,11 @@ void usdt_provider_free(usdt_provider_t *provider)
 /* ------------------------------------------------------------ fast paths */
 
 /* DTrace (dtrace-utils on Linux) puts its uprobes on the tracepoints of
- * the DTrace stubs, not on the stapsdt site. */
+ * the DTrace stubs, not on the stapsdt site (x86: the byte; aarch64: the
+ * nop word, arch.h). */
 static inline int dtrace_active(const struct usdt_binding *b)
 {
-	return *(const volatile unsigned char *)b->dt_probe_tp != USDT_ARCH_DTRACE_IDLE_BYTE ||
-	       *(const volatile unsigned char *)b->dt_isen_tp != USDT_ARCH_DTRACE_IDLE_BYTE;
+	return !usdt_arch_dtrace_idle(b->dt_probe_tp) || !usdt_arch_dtrace_idle(b->dt_isen_tp);
 }
 
 static inline int binding_active(const struct usdt_binding *b)

@@ -60,16 +60,22 @@
 #define USDT_ARCH_GNU_PROPERTY_TYPE GNU_PROPERTY_AARCH64_FEATURE_1_AND
 #define USDT_ARCH_GNU_PROPERTY_VALUE USDT_AARCH64_FEATURE_1_GCS
 
-/* A DTrace stub's tracepoint is a nop until DTrace probes it; its first
- * byte. (dof_stub.c has the arm64 stubs, 32 bytes each, for documents and
- * validation; the Linux integration, dtrace_linux.c, does not place them
- * on arm64 yet: its 16-byte slots are too small for the Linux is-enabled
- * stub.) */
+/* A DTrace stub's tracepoint (dof_stub.c: the probe stub's nop at +0, the
+ * Linux is-enabled stub's nop at +8; dtrace_linux.c places the stubs in
+ * 32-byte slots of the object, so both are 4-aligned) is a nop until
+ * DTrace's uprobe replaces it with BRK #5; its first byte, and the whole
+ * word, which usdt_arch_dtrace_idle() compares, as usdt_arch_site_idle()
+ * does for a site. */
 #define USDT_ARCH_DTRACE_IDLE_BYTE 0x1f
 
 static inline int usdt_arch_site_idle(const uint8_t *site)
 {
 	return *(const volatile uint32_t *)(const void *)site == USDT_ARCH_SITE_NOP;
+}
+
+static inline int usdt_arch_dtrace_idle(const uint8_t *tp)
+{
+	return *(const volatile uint32_t *)(const void *)tp == USDT_ARCH_SITE_NOP;
 }
 
 #endif

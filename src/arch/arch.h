@@ -20,6 +20,8 @@
  *                               claimed, an X86_FEATURE_1_AND of 0)
  *   USDT_ARCH_DTRACE_IDLE_BYTE  first byte of an untouched DTrace stub
  *                               tracepoint
+ *   usdt_arch_dtrace_idle(tp)   1 if nobody has probed that tracepoint
+ *                               (x86: the byte; aarch64: the nop word)
  *   usdt_arch_argspec()         the note argument string for a probe
  *   usdt_arch_call(site, n, argv) call a site with argv in the ABI's argument
  *                               registers and stack slots (assembly)

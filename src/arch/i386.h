@@ -63,6 +63,11 @@ static inline int usdt_arch_site_idle(const uint8_t *site)
 {
 	return *(const volatile uint8_t *)site == USDT_ARCH_SITE_FIRST_BYTE;
 }
+
+static inline int usdt_arch_dtrace_idle(const uint8_t *tp)
+{
+	return *(const volatile uint8_t *)tp == USDT_ARCH_DTRACE_IDLE_BYTE;
+}
 #endif
 
 #endif

@@ -107,17 +107,27 @@ static const uint32_t a64_enabled_arg[] = {
 };
 #define A64_ENABLED_ARG_SITE 8
 
-/* Has the Linux in-process integration (src/linux/dtrace_linux.c, 16-byte
- * stub slots) stubs for the host? Only x86_64: the arm64 Linux is-enabled
- * stub needs 20 bytes, so arm64 stubs serve documents and validation. */
+/* Has the Linux in-process integration (src/linux/dtrace_linux.c) stubs
+ * for the host? x86_64 and aarch64: it places them in slots of
+ * usdt_dof_stub_size(USDT_DOF_LINUX) bytes (16 and 32). i386 has none. */
 #if defined(__x86_64__)
 #define HOST_HAS_LINUX_STUBS 1
 #define HOST_MACOS_PROBE_ADJ X86_MACOS_PROBE_ADJ
 #define HOST_MACOS_ENABLED_ADJ X86_MACOS_ENABLED_ADJ
+#define HOST_MACOS_CLEAR_BIT0 0
+#define HOST_INSN_ALIGN 1
+#elif defined(__aarch64__)
+#define HOST_HAS_LINUX_STUBS 1
+#define HOST_MACOS_PROBE_ADJ 0
+#define HOST_MACOS_ENABLED_ADJ 0
+#define HOST_MACOS_CLEAR_BIT0 1
+#define HOST_INSN_ALIGN A64_INSN
 #else
 #define HOST_HAS_LINUX_STUBS 0
 #define HOST_MACOS_PROBE_ADJ 0
 #define HOST_MACOS_ENABLED_ADJ 0
+#define HOST_MACOS_CLEAR_BIT0 0
+#define HOST_INSN_ALIGN 1
 #endif
 
 void usdt_dof_arch_info(struct dof_stub_info *info)
@@ -125,8 +135,8 @@ void usdt_dof_arch_info(struct dof_stub_info *info)
 	info->has_code = HOST_HAS_LINUX_STUBS;
 	info->macos_probe_adj = HOST_MACOS_PROBE_ADJ;
 	info->macos_enabled_adj = HOST_MACOS_ENABLED_ADJ;
-	info->macos_clear_bit0 = 0;
-	info->insn_align = 1;
+	info->macos_clear_bit0 = HOST_MACOS_CLEAR_BIT0;
+	info->insn_align = HOST_INSN_ALIGN;
 }
 
 int usdt_dof_profile_geometry(usdt_dof_profile_t profile,

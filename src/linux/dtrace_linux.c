@@ -10,9 +10,11 @@
  * document), mapped read-only at the address the document declares.
  *
  * DTrace stubs differ from stapsdt sites: at a DTrace probe tracepoint the
- * stack must look as at a `dtrace -G` call site (the 7th argument at
- * 0(%rsp)), and the is-enabled stub follows the pointer-argument
- * convention of DOF v3 (src/dof/dof_stub.c has the bytes). So a fire calls
+ * registers and the stack must look as at a `dtrace -G` call site (x86_64:
+ * the 7th argument at 0(%rsp); aarch64: the 9th at [sp]), and the
+ * is-enabled stub follows the pointer-argument convention of DOF v3
+ * (src/dof/dof_stub.c has the code; each stub gets a slot of
+ * usdt_dof_stub_size() bytes: 16 on x86_64, 32 on aarch64). So a fire calls
  * the stapsdt site when a Linux tracer is attached and the DTrace stub when
  * DTrace has put a uprobe on its tracepoint; usdt_is_enabled() sees both.
  * Without a helper device nothing here runs and nothing is reported.
@@ -31,7 +33,8 @@
 #include "linux/loader.h"
 
 
-#define STUB_SLOT 16
+/* One stub's slot: the host's Linux profile decides (dof_stub.c). */
+#define STUB_SLOT usdt_dof_stub_size(USDT_DOF_LINUX)
 
 struct dtrace_state {
 	struct usdt_dof_registration reg;
@@ -40,13 +43,19 @@ struct dtrace_state {
 	size_t len;
 };
 
-/* Only where dof_stub.c has stubs for this architecture: elsewhere a
- * helper device is ignored and the providers serve the stapsdt tracers. */
+size_t usdt_dtrace_stubs_per_probe(void)
+{
+	return 2 * STUB_SLOT;
+}
+
+/* Only where dof_stub.c has stubs for this architecture (x86_64, aarch64):
+ * elsewhere a helper device is ignored and the providers serve the
+ * stapsdt tracers. */
 int usdt_dtrace_wanted(void)
 {
 	struct dof_stub_info info;
 	usdt_dof_arch_info(&info);
-	return info.has_code && usdt_dof_device_present(USDT_DOF_LINUX) == 1;
+	return info.has_code && STUB_SLOT != 0 && usdt_dof_device_present(USDT_DOF_LINUX) == 1;
 }
 
 /* DTrace needs a module and a function; libusdt allows both empty. */
@@ -64,16 +73,16 @@ int usdt_dtrace_prepare(const usdt_provider_t *provider, const struct usdt_gener
                         char *err)
 {
 	char msg[USDT_ERRMSG_MAX];
+	size_t sz = STUB_SLOT, site;
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
 		if (usdt_dof_check_names(USDT_DOF_LINUX, provider->name, module_of(provider), function_of(pd),
 		                         pd->name, pd->argc, (const char *const *)pd->types, msg, sizeof msg) != 0)
 			return usdt_errf(err, "DTrace: %s", msg);
-		uint8_t *slot = stubs + i * USDT_DTRACE_STUBS_PER_PROBE;
-		size_t site;
-		memset(slot, 0xcc, USDT_DTRACE_STUBS_PER_PROBE);
-		if (usdt_dof_stub_probe(USDT_DOF_LINUX, slot, STUB_SLOT, &site) == 0 ||
-		    usdt_dof_stub_isenabled(USDT_DOF_LINUX, slot + STUB_SLOT, STUB_SLOT, &site) == 0)
+		/* each stub fills its whole slot (padded: int3 / udf #0) */
+		uint8_t *slot = stubs + i * 2 * sz;
+		if (sz == 0 || usdt_dof_stub_probe(USDT_DOF_LINUX, slot, sz, &site) != sz ||
+		    usdt_dof_stub_isenabled(USDT_DOF_LINUX, slot + sz, sz, &site) != sz)
 			return usdt_errf(err, "DTrace: no tracepoint stubs for this architecture");
 	}
 	return 0;
@@ -91,8 +100,8 @@ static void free_state(struct dtrace_state *st)
 int usdt_dtrace_publish(const usdt_provider_t *provider, struct usdt_generation *gen, uintptr_t stubs_addr,
                         char *err)
 {
-	size_t n = gen->nprobes, probe_site, isen_site;
-	uint8_t scratch[STUB_SLOT];
+	size_t n = gen->nprobes, probe_site, isen_site, sz = STUB_SLOT;
+	uint8_t scratch[USDT_DOF_STUB_MAX];
 	char msg[USDT_ERRMSG_MAX];
 	void *doc = NULL;
 	size_t len = 0;
@@ -109,15 +118,15 @@ int usdt_dtrace_publish(const usdt_provider_t *provider, struct usdt_generation 
 	usdt_dof_stub_probe(USDT_DOF_LINUX, scratch, sizeof scratch, &probe_site);
 	usdt_dof_stub_isenabled(USDT_DOF_LINUX, scratch, sizeof scratch, &isen_site);
 	for (size_t i = 0; i < n; i++) {
-		uintptr_t slot = stubs_addr + i * USDT_DTRACE_STUBS_PER_PROBE;
+		uintptr_t slot = stubs_addr + i * 2 * sz;
 		pr[i].function = function_of(gen->defs[i]);
 		pr[i].name = gen->defs[i]->name;
 		pr[i].argc = gen->defs[i]->argc;
 		pr[i].types = (const char *const *)gen->defs[i]->types;
 		pr[i].probe_addr = slot;
-		pr[i].isenabled_addr = slot + STUB_SLOT;
+		pr[i].isenabled_addr = slot + sz;
 		sites[i] = slot + probe_site;
-		sites[n + i] = slot + STUB_SLOT + isen_site;
+		sites[n + i] = slot + sz + isen_site;
 	}
 	struct usdt_dof_provider_desc pv = { provider->name, module_of(provider), pr, n, 0 };
 

@@ -10,14 +10,18 @@
 
 #include "backend.h"
 
-/* Bytes per probe of DTrace stubs placed in the ELF object's .text. */
-#define USDT_DTRACE_STUBS_PER_PROBE 32
+/* Bytes per probe of DTrace stubs placed in the ELF object's .text: a
+ * probe stub and an is-enabled stub, each in a slot of
+ * usdt_dof_stub_size(USDT_DOF_LINUX) bytes (16 on x86_64, 32 on aarch64;
+ * 0 where dof_stub.c has no stubs, and then no DTrace). */
+size_t usdt_dtrace_stubs_per_probe(void);
+#define USDT_DTRACE_STUBS_PER_PROBE usdt_dtrace_stubs_per_probe()
 
 /* Is DTrace here (a helper device that can be opened)? 1 yes, 0 no. */
 int usdt_dtrace_wanted(void);
 
 /* Check the generation's names and types against what DTrace accepts, and
- * write `n` probes' stubs (probe stub, then is-enabled stub, 16 bytes
+ * write `n` probes' stubs (probe stub, then is-enabled stub, one slot
  * each) into `stubs` (USDT_DTRACE_STUBS_PER_PROBE * n bytes). */
 int usdt_dtrace_prepare(const usdt_provider_t *provider, const struct usdt_generation *gen, uint8_t *stubs,
                         char *err);

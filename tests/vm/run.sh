@@ -10,6 +10,7 @@
 # output goes to $USDT_VM_BENCH_OUT (default build-vm-bench)/bench.log and
 # results.csv. BENCH_RUNS, BENCH_SCALE (default 0.05: TCG is slow) and
 # BENCH_TRACED_FIRES (default 20000) are passed on.
+# USDT_VM_TESTS="dof/t_linux_dtrace ...": the guest runs only those tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CACHE=${USDT_VM_CACHE:-/var/cache/libusdt-vm}
@@ -29,6 +30,9 @@ git ls-files -co --exclude-standard -z | grep -zv '^build' | xargs -0 cp --paren
 if [ "$BENCH" != 0 ]; then
   printf 'USDT_VM_BENCH=1\nBENCH_RUNS=%s\nBENCH_SCALE=%s\nBENCH_TRACED_FIRES=%s\n' "${BENCH_RUNS:-7}" \
     "${BENCH_SCALE:-0.05}" "${BENCH_TRACED_FIRES:-20000}" > "$work/src/.usdt-vm-env"
+fi
+if [ -n "${USDT_VM_TESTS:-}" ]; then
+  printf 'USDT_VM_TESTS="%s"\n' "$USDT_VM_TESTS" >> "$work/src/.usdt-vm-env"
 fi
 mkfs.ext4 -q -F -d "$work/src" "$work/src.img" 256M
 log=$work/console.log
