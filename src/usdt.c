@@ -400,14 +400,12 @@ usdt_probedef_t *usdt_core_create_probe(const char *func, const char *name, size
 			return NULL;
 		}
 	}
+	int8_t size[USDT_ARG_MAX];           /* signed: negative = signed type */
+	for (size_t i = 0; i < argc; i++)
+		size[i] = (int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
 	struct usdt_vm_def *vm = NULL;
-	if (locs != NULL && argc > 0) {
-		int8_t size[USDT_ARG_MAX];
-		for (size_t i = 0; i < argc; i++)
-			size[i] = (int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
-		if ((vm = usdt_vm_def_new(name, argc, size, locs)) == NULL)
-			return NULL;
-	}
+	if (locs != NULL && argc > 0 && (vm = usdt_vm_def_new(name, argc, size, locs)) == NULL)
+		return NULL;
 	usdt_probedef_t *pd = calloc(1, sizeof *pd);
 	if (pd == NULL) {
 		free(vm);
@@ -422,7 +420,7 @@ usdt_probedef_t *usdt_core_create_probe(const char *func, const char *name, size
 		goto nomem_free;
 	for (size_t i = 0; i < argc; i++) {
 		pd->types[i] = (char *)info[i]->canonical;   /* static, see usdt.h */
-		pd->_argsize[i] = (uint8_t)(int8_t)(info[i]->is_signed ? -info[i]->size : info[i]->size);
+		pd->_argsize[i] = (uint8_t)size[i];
 		pd->_argflags[i] = info[i]->is_string ? USDT_ARGF_STRING : 0;
 		if (info[i]->is_json)
 			pd->_argflags[i] |= USDT_ARGF_JSON;

@@ -233,6 +233,8 @@ int usdt_vm_argspec(char *buf, size_t buflen, const usdt_probedef_t *pd)
 {
 	const struct usdt_vm_def *d = pd->_vm;
 	size_t n = 0;
+	if (d == NULL)
+		return usdt_arch_argspec(buf, buflen, pd->argc, (const int8_t *)pd->_argsize);
 	if (buflen == 0)
 		return -1;
 	buf[0] = '\0';
@@ -274,10 +276,7 @@ int usdt_vm_probe_info(usdt_vm_client_t *client, const usdt_probedef_t *pd, usdt
 	info->site_idle_byte = usdt_arch_site_code[0];
 	info->call = pd->_vm != NULL ? USDT_VM_CALL_LOCATED : USDT_VM_CALL_C;
 	info->argc = pd->argc;
-	int len = pd->_vm != NULL ? usdt_vm_argspec(info->argspec, sizeof info->argspec, pd)
-	                          : usdt_arch_argspec(info->argspec, sizeof info->argspec, pd->argc,
-	                                              (const int8_t *)pd->_argsize);
-	if (len < 0)
+	if (usdt_vm_argspec(info->argspec, sizeof info->argspec, pd) < 0)
 		info->argspec[0] = '\0';
 	usdt_core_lock();
 	const struct usdt_binding *b = __atomic_load_n(&pd->_probe->_live, __ATOMIC_ACQUIRE);

@@ -46,7 +46,8 @@ USDT_HIDDEN void usdt_vm_notify(void);
  * hold its argument; free() the result. */
 USDT_HIDDEN struct usdt_vm_def *usdt_vm_def_new(const char *name, size_t argc, const int8_t *size,
                                                 const usdt_vm_loc_t *locs);
-/* The note argument string of a VM-located probe. Length, or -1. */
+/* The note argument string of a probe: its VM-chosen locations, or the
+ * ABI's (usdt_arch_argspec). Length, or -1. */
 USDT_HIDDEN int usdt_vm_argspec(char *buf, size_t buflen, const usdt_probedef_t *pd);
 
 /* fork.c: notify_lock before every other libusdt lock, clients_lock after

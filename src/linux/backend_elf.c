@@ -89,8 +89,7 @@ static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_pr
 			off[i] = off[i - 1];
 			continue;
 		}
-		int len = pd->_vm != NULL ? usdt_vm_argspec(one, sizeof one, pd)   /* VM-chosen locations */
-		                          : usdt_arch_argspec(one, sizeof one, pd->argc, (const int8_t *)pd->_argsize);
+		int len = usdt_vm_argspec(one, sizeof one, pd);   /* ABI or VM-chosen locations */
 		if (len < 0) {
 			usdt_errf(err, "probe %s: argument spec too long", pd->name);
 			goto fail;
