@@ -32,7 +32,8 @@
  *      enable and disable of that provider: what the kernel and glibc charge
  *      for the loading mechanism, and libusdt's share above it. Also the
  *      same image mapped with two mmap()s instead of dlopen (the floor of a
- *      loader that maps objects itself). Parts 2 and 3 time a plain dlopen
+ *      loader that maps objects itself, libusdt's default "map" strategy:
+ *      src/linux/loader.c). Parts 2 and 3 time a plain dlopen
  *      of it next to their first and last ten enables: glibc's own growth
  *      with the number of objects loaded, in the same run.
  *
@@ -257,9 +258,10 @@ static int floor_rows(const struct image *imp, int smoke)
 	usdt_provider_t *p = make_provider(FLOOR_PROVIDER, 1);
 	const struct image im = *imp;
 	int n = smoke ? FLOOR_SMOKE_LOADS : FLOOR_LOADS;
-	double *v = calloc(8 * (size_t)n, sizeof *v);
+	double *v = calloc(11 * (size_t)n, sizeof *v);
 	double *mk = v, *op = v + n, *cl = v + 2 * n, *mm = v + 3 * n, *um = v + 4 * n, *en = v + 5 * n,
-	       *dis = v + 6 * n, *ratio = v + 7 * n;
+	       *dis = v + 6 * n, *ratio = v + 7 * n, *ratio_mm = v + 8 * n, *ratio_dis = v + 9 * n,
+	       *ratio_um = v + 10 * n;
 	if (v == NULL)
 		return 1;
 	long page = sysconf(_SC_PAGESIZE);
@@ -300,6 +302,9 @@ static int floor_rows(const struct image *imp, int smoke)
 		en[i] = (t7 - t6) / 1e3;
 		dis[i] = (t8 - t7) / 1e3;
 		ratio[i] = en[i] / (mk[i] + op[i]);
+		ratio_mm[i] = en[i] / mm[i];
+		ratio_dis[i] = dis[i] / cl[i];
+		ratio_um[i] = dis[i] / um[i];
 	}
 	double floor_en = bench_median(mk, n) + bench_median(op, n);
 	bench_row("lifecycle", "floor: memfd_create + write + seal", bench_median(mk, n), "us", -1, "", "", "");
@@ -309,7 +314,12 @@ static int floor_rows(const struct image *imp, int smoke)
 	bench_row("lifecycle", "floor: munmap + close", bench_median(um, n), "us", -1, "", "", "");
 	bench_row("lifecycle", "enable, 1 probe, interleaved with the floor", bench_median(en, n), "us",
 	          bench_median(ratio, n), "memfd + dlopen", "", "");
-	bench_row("lifecycle", "disable, 1 probe, interleaved with the floor", bench_median(dis, n), "us", -1, "", "", "");
+	bench_row("lifecycle", "enable, 1 probe / the floor of the map strategy", bench_median(en, n), "us",
+	          bench_median(ratio_mm, n), "memfd + 2 mmaps", "", "");
+	bench_row("lifecycle", "disable, 1 probe, interleaved with the floor", bench_median(dis, n), "us",
+	          bench_median(ratio_dis, n), "dlclose + close", "", "");
+	bench_row("lifecycle", "disable, 1 probe / the floor of the map strategy", bench_median(dis, n), "us",
+	          bench_median(ratio_um, n), "munmap + close", "", "");
 	usdt_provider_free(p);
 	free(v);
 	return 0;

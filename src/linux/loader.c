@@ -3,11 +3,30 @@
  * and only ours: never another object, never another user's code.
  *
  * Measured on Linux 6.18 with bpftrace 0.17, bcc 0.26, gdb 13 and perf 6.1
- * (docs/loading.md has the matrix), what decides visibility is the name
- * under which the object is mapped and whether that name can be opened by
- * another process:
+ * (../shared/docs/linux-usdt.md has the matrix), what decides visibility
+ * is the name under which the object is mapped and whether that name can
+ * be opened by another process:
  *
- *   memfd (default)  memfd_create + write + seal, then
+ *   map (default)    memfd_create + write + seal, then two mmap()s of the
+ *                    descriptor by us, the way ld.so maps a PT_LOAD pair,
+ *                    with the fd kept open; GDB is told through its JIT
+ *                    interface (gdb_jit.c), not the link map. bcc,
+ *                    bpftrace and libbpf see exactly what they see for
+ *                    memfd below (they read /proc/PID/maps and map the
+ *                    "/memfd:..." name back to /proc/PID/fd/N). Why: glibc's
+ *                    dlopen and dlclose walk every loaded object (name and
+ *                    file-identity compares, the namespace list, sorting
+ *                    at close), so with dlopen the 1 000th provider's
+ *                    enable costs 3-5 times the first and the 10 000th
+ *                    about 100 times, and dlopen alone is 8 of a 12 us
+ *                    enable (docs/performance.md). Our objects need
+ *                    nothing else from a dynamic loader: no relocations,
+ *                    dependencies, TLS or constructors. What changes for
+ *                    users: GDB shows the object as <in-memory@0x...>
+ *                    (`info probes`, `break -probe-stap` work as before)
+ *                    and `info sharedlibrary`, dl_iterate_phdr() and
+ *                    dladdr() do not list it.
+ *   memfd            memfd_create + write + seal, then
  *                    dlopen("/proc/<pid>/fd/<N>") with the fd kept open.
  *                    bcc/bpftrace map the "/memfd:..." mapping back to
  *                    /proc/PID/fd/N by inode; gdb opens the link-map name,
@@ -39,7 +58,7 @@
  * collision is retried (CREATE_TRIES). The stale-file sweep removes only
  * regular files owned by us whose pid is dead.
  *
- * One name, one object. glibc's dlopen returns an already-loaded object
+ * One name, one object (memfd and file: the strategies that dlopen). glibc's dlopen returns an already-loaded object
  * whose name or alias equals the name given, without opening anything. A
  * descriptor number is reused as soon as it is closed (the program closed
  * all fds; an object was hidden), so /proc/<pid>/fd/N may be the name of
@@ -67,7 +86,8 @@
  * kernel's uprobe and reference-counter writes go to private copies.
  *
  * LIBUSDT_LOADER (read with secure_getenv) is a comma-separated list of
- * strategies to try in order: "memfd", "file". Default "memfd,file".
+ * strategies to try in order: "map", "memfd", "file". Default
+ * "map,memfd,file".
  * Longer than LOADER_ENV_MAX bytes is refused; bytes from it (and from
  * directory names) are echoed in messages with control and non-ASCII
  * bytes as \xNN.
@@ -95,6 +115,7 @@
 
 #include "arch/arch.h"
 #include "fork.h"
+#include "linux/gdb_jit.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
 
@@ -117,13 +138,14 @@
 
 #define FILE_PREFIX "libusdt-"
 #define FILE_SUFFIX ".so"
-#define DEFAULT_STRATEGIES "memfd,file"
+#define DEFAULT_STRATEGIES "map,memfd,file"
 #define LOADER_ENV_MAX 63        /* longest LIBUSDT_LOADER value accepted */
 #define NAME_RANDOM_CHARS 12     /* random characters in an object file name */
 #define CREATE_TRIES 16          /* O_EXCL attempts with fresh names */
 #define FD_MOVES_MAX 64          /* renumberings of our fd to escape a taken name */
 #define ESCAPED_MAX 160          /* room for an escaped string in a message */
 #define MEMFD_NAME_MAX 96        /* "libusdt:<provider>", cut to fit */
+#define MAP_SEGMENTS_MAX 4       /* PT_LOADs the map strategy maps (we write 2) */
 
 /* Every object loaded and not yet unloaded (hidden ones included). */
 static struct usdt_loaded *loaded_list;
@@ -459,6 +481,20 @@ unsigned long usdt_loader_lost(void)
 	return lost_descriptors;
 }
 
+/* We hold every descriptor of a visible object open: if the kernel just
+ * gave us one of their numbers for a new one, the program closed it. */
+static void count_lost(int fd, const struct usdt_loaded *out)
+{
+	if (fd_index_ok && !out->listed) {
+		if ((size_t)fd < fd_index_cap && open_refs[fd] != 0)
+			lost_descriptors++;
+	} else {
+		for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
+			if (!o->hidden && o != out && o->fd == fd)
+				lost_descriptors++;
+	}
+}
+
 /*
  * Give *fd the lowest number >= its own whose /proc/<pid>/fd name no
  * loaded object answers to, and put that name in out->opened. Returns 0,
@@ -474,16 +510,7 @@ unsigned long usdt_loader_lost(void)
  */
 static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
-	/* we hold every descriptor of a visible object open: if the kernel
-	 * just gave us one of their numbers, the program closed it */
-	if (fd_index_ok && !out->listed) {
-		if ((size_t)*fd < fd_index_cap && open_refs[*fd] != 0)
-			lost_descriptors++;
-	} else {
-		for (const struct usdt_loaded *o = loaded_list; o != NULL; o = o->next)
-			if (!o->hidden && o != out && o->fd == *fd)
-				lost_descriptors++;
-	}
+	count_lost(*fd, out);
 	long pid = (long)usdt_loader_pid();
 	int rc = 0;
 	size_t moves = 0;
@@ -612,7 +639,9 @@ int usdt_memfd_seal(int fd)
 	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
 }
 
-static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+/* A sealed memfd holding `image`, named "libusdt:<tag>" (what
+ * /proc/PID/maps shows). Returns the descriptor, or -1 with a message. */
+static int sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
 {
 	static const char prefix[] = "libusdt:";
 	char name[MEMFD_NAME_MAX];
@@ -625,12 +654,22 @@ static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct
 		return usdt_errf(err, "memfd_create: %s", strerror(errno));
 	if (write_all(fd, image, size) != 0) {
 		usdt_errf(err, "write to memfd: %s", strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
 	if (usdt_memfd_seal(fd) != 0) {
 		usdt_errf(err, "sealing the memfd: %s", strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+{
+	int fd = sealed_memfd(image, size, tag, err);
+	if (fd < 0)
+		return -1;
 	out->fd = fd;
 	out->file[0] = '\0';
 	if (note_identity(out, err) != 0)
@@ -639,6 +678,90 @@ static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct
 		out->fd = fd;
 		return 0;
 	}
+fail:
+	close(fd);
+	out->fd = -1;
+	return -1;
+}
+
+/*
+ * The map strategy: map the sealed memfd's PT_LOAD segments ourselves, as
+ * ld.so would (the first segment's mapping reserves the whole span, the
+ * others replace their part of it with MAP_FIXED), and register the object
+ * with GDB (gdb_jit.c). Our objects need nothing else from a loader: no
+ * relocations, no dependencies, no constructors. No name is involved, so
+ * the name checks of open_ours() have nothing to guard against: the
+ * mapping is of our own descriptor.
+ */
+static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_loaded *out, char *err)
+{
+	USDT_ELF(Ehdr) eh;
+	USDT_ELF(Phdr) ph[MAP_SEGMENTS_MAX];
+	size_t nload = 0;
+	if (size < sizeof eh)
+		return usdt_errf(err, "the image is too small");
+	memcpy(&eh, image, sizeof eh);
+	if (eh.e_phentsize != sizeof ph[0] || eh.e_phoff > size ||
+	    (size - eh.e_phoff) / sizeof ph[0] < eh.e_phnum)
+		return usdt_errf(err, "the image's program headers are out of bounds");
+	uintptr_t page = (uintptr_t)getpagesize();
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		USDT_ELF(Phdr) p;
+		memcpy(&p, image + eh.e_phoff + i * sizeof p, sizeof p);
+		if (p.p_type != PT_LOAD)
+			continue;
+		/* what elf_image.c writes: file-backed segments at their own
+		 * offsets, in order, nothing past the file */
+		if (nload == MAP_SEGMENTS_MAX || p.p_vaddr != p.p_offset || p.p_memsz != p.p_filesz ||
+		    p.p_offset > size || p.p_filesz > size - p.p_offset || p.p_align < page ||
+		    (nload > 0 && p.p_vaddr < ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz))
+			return usdt_errf(err, "the image has a PT_LOAD the map strategy cannot map");
+		ph[nload++] = p;
+	}
+	if (nload == 0 || ph[0].p_vaddr != 0)
+		return usdt_errf(err, "the image has no PT_LOAD at offset 0");
+	size_t span = (size_t)((ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz + page - 1) & ~(uint64_t)(page - 1));
+	uint8_t *base = MAP_FAILED;
+	for (size_t i = 0; i < nload; i++) {
+		int prot = ((ph[i].p_flags & PF_R) ? PROT_READ : 0) | ((ph[i].p_flags & PF_W) ? PROT_WRITE : 0) |
+		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
+		size_t start = (size_t)(ph[i].p_vaddr & ~(uint64_t)(page - 1));
+		size_t len = i == 0 ? span : (size_t)((ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(uint64_t)(page - 1)) - start;
+		void *m = mmap(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
+		               (off_t)start);
+		if (m == MAP_FAILED) {
+			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
+			if (base != MAP_FAILED)
+				munmap(base, span);
+			return -1;
+		}
+		if (i == 0)
+			base = m;
+	}
+	out->map = base;
+	out->map_len = span;
+	out->base = (uintptr_t)base;
+	return 0;
+}
+
+static int load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+{
+	int fd = sealed_memfd(image, size, tag, err);
+	if (fd < 0)
+		return -1;
+	count_lost(fd, out);
+	out->fd = fd;
+	out->file[0] = '\0';
+	if (note_identity(out, err) != 0 || map_segments(fd, image, size, out, err) != 0)
+		goto fail;
+	/* not a link-map name: the name bcc, bpftrace and libbpf open the
+	 * object under, for libusdt:provider_enable and `usdt list` */
+	proc_fd_name(out->path, (long)usdt_loader_pid(), fd);
+	out->gdb = usdt_gdb_register(image, size, out->base, err);
+	if (out->gdb != NULL)
+		return 0;
+	munmap(out->map, out->map_len);
+	out->map = NULL;
 fail:
 	close(fd);
 	out->fd = -1;
@@ -847,7 +970,10 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 	int tried = 0;
 	for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
 		int rc;
-		if (strcmp(s, "memfd") == 0) {
+		if (strcmp(s, "map") == 0) {
+			rc = load_map(image, size, tag, out, one);
+			out->strategy = USDT_LOAD_MAP;
+		} else if (strcmp(s, "memfd") == 0) {
 			rc = load_memfd(image, size, tag, out, one);
 			out->strategy = USDT_LOAD_MEMFD;
 		} else if (strcmp(s, "file") == 0) {
@@ -886,6 +1012,8 @@ int usdt_loader_hide(struct usdt_loaded *obj, char *err)
 	/* the name first: from now on gdb never opens the descriptor number */
 	if (obj->lm != NULL)
 		__atomic_store_n(&obj->lm->l_name, (char *)hidden_name, __ATOMIC_RELEASE);
+	usdt_gdb_unregister(obj->gdb);
+	obj->gdb = NULL;
 	obj->hidden = 1;
 	release_fd(obj);
 	release_file(obj);
@@ -905,6 +1033,11 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
 		rc = usdt_errf(err, "dlclose(%s): %s", obj->opened, e ? e : "unknown error");
 	}
 	obj->handle = NULL;
+	usdt_gdb_unregister(obj->gdb);
+	obj->gdb = NULL;
+	if (obj->map != NULL && munmap(obj->map, obj->map_len) != 0 && rc == 0)
+		rc = usdt_errf(err, "munmap of the object: %s", strerror(errno));
+	obj->map = NULL;
 	release_fd(obj);
 	release_file(obj);
 	return rc;
@@ -913,6 +1046,8 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
 /* fork(): see fork.h. In the child, every visible object is renamed
  * /proc/<child>/fd/N: the inherited name designated the parent's
  * descriptor, which the parent may close and reuse for another object.
+ * (For the map strategy the name is only what libusdt reports: GDB reads
+ * the child's own copy of the object through the JIT interface.)
  * Runs with the groups lock held (the list is stable); async-signal-safe:
  * it only rewrites the buffers l_name points at (an object whose
  * descriptor the program closed or replaced gets the name "", like a
@@ -923,7 +1058,7 @@ void usdt_loader_fork_child(void)
 	__atomic_store_n(&cached_pid, (pid_t)pid, __ATOMIC_RELAXED);
 	struct stat st;
 	for (struct usdt_loaded *o = loaded_list; o != NULL; o = o->next) {
-		if (o->hidden || o->lm == NULL)
+		if (o->hidden || (o->lm == NULL && o->strategy != USDT_LOAD_MAP))
 			continue;
 		if (fd_is_ours(o, &st))          /* fstat: async-signal-safe */
 			proc_fd_name(o->path, pid, o->fd);

@@ -15,11 +15,14 @@ enum usdt_load_strategy {
 	USDT_LOAD_MEMFD = 1,     /* sealed memfd, dlopen("/proc/<pid>/fd/N") */
 	USDT_LOAD_FILE = 2,      /* file in a checked runtime directory, loaded
 	                            through our descriptor, removed at unload */
+	USDT_LOAD_MAP = 3,       /* sealed memfd mapped by us (no dlopen), shown
+	                            to GDB through its JIT interface (gdb_jit.c) */
 };
 
 #define USDT_LOAD_PATH_MAX 256
 
 struct link_map;
+struct usdt_gdb_entry;
 
 struct usdt_loaded {
 	void *handle;            /* dlopen handle */
@@ -31,17 +34,22 @@ struct usdt_loaded {
 	pid_t creator;           /* process that created `file` (only it removes it) */
 	int hidden;              /* usdt_loader_hide() ran */
 	struct link_map *lm;     /* the dynamic loader's entry for the object */
+	void *map;               /* USDT_LOAD_MAP: our mapping of the object */
+	size_t map_len;          /*   and its length */
+	struct usdt_gdb_entry *gdb;   /* USDT_LOAD_MAP: GDB's entry, NULL once hidden */
 	char *orig_name;         /* lm->l_name as dlopen set it; put back before
 	                            dlclose (glibc frees it there) */
 	struct usdt_loaded *next, *prev;    /* loader.c's list of loaded objects */
 	int listed;              /* in loader.c's list (and its descriptor index) */
 	int fd_counted;          /* fd is counted in that index as open */
 	int opened_fd, path_fd;  /* the descriptor numbers in `opened` and `path`
-	                            (-1: not a /proc/<pid>/fd name) */
+	                            (-1: not a /proc/<pid>/fd name, or the map
+	                            strategy, whose names dlopen never sees) */
 	char opened[USDT_LOAD_PATH_MAX];    /* the name dlopen() was given (glibc
 	                                       keeps it as an alias of the object) */
 	char path[USDT_LOAD_PATH_MAX];      /* the link-map name tracers (gdb) see:
-	                                       lm->l_name points here */
+	                                       lm->l_name points here; for the
+	                                       map strategy, /proc/<pid>/fd/N */
 	char file[USDT_LOAD_PATH_MAX];      /* file to unlink at unload, or "" */
 };
 

@@ -21,8 +21,9 @@
  * The DTrace path runs against a fake helper device (usdt_dof_set_device_ops)
  * whose open and ioctl can fail too.
  *
- * Four passes: loader memfd (default, falling back to file) and file
- * (LIBUSDT_LOADER=file), each without and with the DTrace device. Every
+ * Six passes: the default loader list (map, then memfd, then file),
+ * memfd (LIBUSDT_LOADER=memfd,file) and file (LIBUSDT_LOADER=file), each
+ * without and with the DTrace device. Every
  * injected fault prints one line "# FAULT <pass> <operation> <function>#N:
  * <result>"; the distinct messages are listed at the end.
  * T_FAULTS_VERBOSE=0 prints only the summary.
@@ -377,7 +378,7 @@ static const char *const op_name[OP_COUNT] = {
 };
 
 static const char *pass_name;
-static int pass_memfd;            /* default loader list (memfd, then file) */
+static int pass_memfd;            /* a list that falls back to file (map, memfd) */
 static long injected, problems, fallbacks, memfd_fallbacks, succeeded_anyway;
 static long per_fn[F_COUNT];
 static int verbose = 1;
@@ -580,15 +581,16 @@ teardown:
 	}
 }
 
-static void run_pass(const char *name, int memfd, int dtrace)
+/* loader: the LIBUSDT_LOADER value, NULL for the default list */
+static void run_pass(const char *name, const char *loader, int dtrace)
 {
 	long inj0 = injected, prob0 = problems;
 	pass_name = name;
-	pass_memfd = memfd;
-	if (memfd)
+	pass_memfd = loader == NULL || strcmp(loader, "file") != 0;
+	if (loader == NULL)
 		unsetenv("LIBUSDT_LOADER");
 	else
-		setenv("LIBUSDT_LOADER", "file", 1);
+		setenv("LIBUSDT_LOADER", loader, 1);
 	usdt_dof_set_device_ops(dtrace ? &fake_dev : NULL);
 	for (int o = 0; o < OP_COUNT; o++) {
 		long expect[F_COUNT];
@@ -644,14 +646,17 @@ int main(void)
 		usdt_provider_free(w);
 	}
 	flush_quarantine();
-	run_pass("memfd", 1, 0);
+	run_pass("map", NULL, 0);
 	struct dof_stub_info stubs;
 	usdt_dof_arch_info(&stubs);        /* no DTrace stubs: no DTrace passes */
 	if (stubs.has_code)
-		run_pass("memfd+dtrace", 1, 1);
-	run_pass("file", 0, 0);
+		run_pass("map+dtrace", NULL, 1);
+	run_pass("memfd", "memfd,file", 0);
 	if (stubs.has_code)
-		run_pass("file+dtrace", 0, 1);
+		run_pass("memfd+dtrace", "memfd,file", 1);
+	run_pass("file", "file", 0);
+	if (stubs.has_code)
+		run_pass("file+dtrace", "file", 1);
 
 	printf("# faults injected per function:");
 	for (int f = 0; f < F_COUNT; f++)

@@ -17,6 +17,11 @@
  *    handed out again lowest first, each a name still held; a load must
  *    walk past all of them, and once they are unloaded the next load gets
  *    the lowest number again.
+ *  - the map strategy (no dlopen, GDB's JIT interface): a loaded object
+ *    is on GDB's list as a copy whose addresses are the runtime ones, and
+ *    in no link map; hide takes it off GDB's list and closes the
+ *    descriptor while the object stays mapped; unload unmaps it; dup2()
+ *    over its descriptor is seen as for memfd.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,9 +33,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "check.h"
 #include "proc_count.h"
 #include "linux/elf_image.h"
+#include "linux/gdb_jit.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
 
@@ -110,6 +117,39 @@ static int fd_links(int fd, const char *needle)
 	return strstr(target, needle) != NULL;
 }
 
+/* GDB's view (gdb/jit.h): the list the map strategy writes. */
+struct jit_entry {
+	struct jit_entry *next, *prev;
+	const char *symfile_addr;
+	uint64_t symfile_size;
+};
+extern struct {
+	uint32_t version, action_flag;
+	struct jit_entry *relevant_entry, *first_entry;
+} __jit_debug_descriptor;
+
+/* The entry on GDB's list whose copy is mapped at base (its first
+ * PT_LOAD's address), or NULL; *site gets its stapsdt note's pc. */
+static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
+{
+	for (const struct jit_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next) {
+		const ElfW(Ehdr) *eh = (const void *)e->symfile_addr;
+		const ElfW(Phdr) *ph = (const void *)(e->symfile_addr + eh->e_phoff);
+		if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || ph[0].p_type != PT_LOAD || ph[0].p_vaddr != base)
+			continue;
+		const ElfW(Shdr) *sh = (const void *)(e->symfile_addr + eh->e_shoff);
+		for (int i = 0; i < eh->e_shnum; i++)
+			if (sh[i].sh_type == SHT_NOTE && sh[i].sh_size > 3 * sizeof(ElfW(Addr))) {
+				const char *n = e->symfile_addr + sh[i].sh_offset;
+				const ElfW(Nhdr) *nh = (const void *)n;
+				if (nh->n_type == 3 && nh->n_namesz == 8 && memcmp(n + sizeof *nh, "stapsdt", 8) == 0)
+					memcpy(site, n + sizeof *nh + 8, sizeof(ElfW(Addr)));
+			}
+		return e;
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	char err[USDT_ERRMSG_MAX];
@@ -117,6 +157,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* memfd: hide, then a load that gets the hidden object's number */
+	setenv("LIBUSDT_LOADER", "memfd", 1);
 	CHECK(load("hidea", a) == 0, "loaded A from descriptor %d as %s", a->fd, a->opened);
 	CHECK(usdt_loaded_intact(a) == 1, "A is intact");
 	const char *n = lm_name(a->base);
@@ -174,6 +215,38 @@ int main(void)
 	      b->fd, lowest);
 	usdt_unload(b, err);
 	CHECK(count_maps_lines("memfd:libusdt:hide") == 0, "nothing is mapped");
+
+	/* map strategy */
+	setenv("LIBUSDT_LOADER", "map", 1);
+	size_t listed = usdt_gdb_registered();
+	memset(a, 0, sizeof *a);
+	memset(b, 0, sizeof *b);
+	CHECK(load("hidemapa", a) == 0 && a->strategy == USDT_LOAD_MAP, "map strategy: loaded A from descriptor %d", a->fd);
+	CHECK(lm_name(a->base) == NULL, "A is in no link map");
+	CHECK(count_maps_lines("memfd:libusdt:hidemapa") == 2 && fd_links(a->fd, "memfd:libusdt:hidemapa"),
+	      "A is mapped from its memfd (2 mappings) and its descriptor is open");
+	uintptr_t site = 0;
+	CHECK(usdt_gdb_registered() == listed + 1 && gdb_entry(a->base, &site) != NULL,
+	      "A is on GDB's JIT list, its copy at A's address");
+	CHECK(site >= a->base && site < a->base + 4096 && usdt_arch_site_idle((const uint8_t *)site),
+	      "the copy's stapsdt pc %#lx is A's probe site (A at %#lx)", (unsigned long)site, (unsigned long)a->base);
+	CHECK(usdt_loaded_intact(a) == 1, "A is intact");
+	na = a->fd;
+	CHECK(usdt_loader_hide(a, err) == 0 && !fd_open(na) && usdt_loaded_intact(a) == 0, "hide A: descriptor %d closed", na);
+	CHECK(usdt_gdb_registered() == listed && gdb_entry(a->base, &site) == NULL, "A is off GDB's list");
+	CHECK(count_maps_lines("memfd:libusdt:hidemapa") == 2, "A is still mapped");
+	CHECK(load("hidemapb", b) == 0 && b->base != a->base && gdb_entry(b->base, &site) != NULL,
+	      "B loads (descriptor %d) and is on GDB's list", b->fd);
+	CHECK(usdt_unload(a, err) == 0 && count_maps_lines("memfd:libusdt:hidemapa") == 0, "unload of the hidden A unmaps it");
+	nb = b->fd;
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	dup2(devnull, nb);
+	close(devnull);
+	CHECK(usdt_loaded_intact(b) == 0, "B is not intact once the program dup2()ed /dev/null over descriptor %d", nb);
+	CHECK(usdt_unload(b, err) == 0 && fd_links(nb, "/dev/null"), "unload B leaves the program's /dev/null open");
+	close(nb);
+	CHECK(usdt_gdb_registered() == listed && count_maps_lines("memfd:libusdt:hidemap") == 0,
+	      "nothing is mapped and nothing is on GDB's list");
 
 	/* file strategy */
 	char dir[] = "/tmp/usdt-hide.XXXXXX";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_symbols.sh — libusdt.so exports exactly the functions and objects that
-# include/usdt.h and include/usdt_vm.h declare (USDT_API), each versioned LIBUSDT_1.0 by the
+# include/usdt.h and include/usdt_vm.h declare (USDT_API), plus GDB's two
+# JIT-interface names (weak), each versioned LIBUSDT_1.0 by the
 # linker version script, and nothing else; a program using the header's
 # objects (USDT_ARGTYPE_STRING, as lua-usdt does) links against the shared
 # library.
@@ -13,6 +14,14 @@ so=$BUILD/libusdt.so.1
 sed -n '/^USDT_API/p' include/usdt.h include/usdt_vm.h | grep -v '#define' |
   sed -E 's/\(.*//; s/\[.*//; s/.*[ *]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*$/\1/' | sort -u > "$TMP/declared"
 [ "$(wc -l < "$TMP/declared")" -ge 16 ] || { cat "$TMP/declared"; fail "could not parse usdt.h"; }
+# ...and GDB's two JIT-interface names (src/linux/gdb_jit.c), weak
+printf '%s\n' __jit_debug_descriptor __jit_debug_register_code >> "$TMP/declared"
+sort -u -o "$TMP/declared" "$TMP/declared"
+for s in __jit_debug_descriptor __jit_debug_register_code; do
+  readelf --dyn-syms -W "$so" | awk -v s="$s" '$7 != "UND" && $5 == "WEAK" && $8 ~ "^"s"@" {f=1} END {exit !f}' ||
+    fail "$s is not exported as a weak symbol"
+done
+ok "GDB's JIT interface names are exported, weak"
 # Exported: defined dynamic symbols other than the version definition.
 readelf --dyn-syms -W "$so" | awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") && $8 != "" {print $8}' > "$TMP/dyn"
 sed 's/@.*//' "$TMP/dyn" | grep -v '^LIBUSDT_' | sort -u > "$TMP/exported"

@@ -1,0 +1,274 @@
+/*
+ * gdb_jit.c — GDB's JIT interface, for the objects loader.c maps itself.
+ *
+ * Why. The "map" strategy (loader.c) maps a provider's object from its
+ * memfd with two mmap calls instead of dlopen: an enable then costs what
+ * the kernel costs, and the 10 000th provider costs what the first did,
+ * where glibc's dlopen and dlclose walk every loaded object. bcc,
+ * bpftrace, libbpf and raw uprobes find objects through /proc/PID/maps,
+ * so they see a mapped object as they see a dlopen()ed one. GDB does not:
+ * it learns of shared objects from the dynamic loader's link map, which
+ * only dlopen can extend safely. GDB also reads a second list, meant for
+ * JIT compilers (GDB manual, "JIT Compilation Interface"), and that list
+ * is ours to write:
+ *
+ *   - two symbols, found by name in any object GDB loads: the function
+ *     __jit_debug_register_code, on which GDB keeps a breakpoint, and the
+ *     descriptor __jit_debug_descriptor (version 1, an action, the entry
+ *     the action is about, the first entry of a doubly linked list);
+ *   - each entry points at an ELF object in the inferior's memory, which
+ *     GDB reads as it would a file, with no relocation: every address in
+ *     it must be the runtime address. GDB reads the stapsdt notes from it
+ *     (`info probes`, `break -probe-stap`, $_probe_argN, and it sets the
+ *     semaphore while a probe breakpoint is inserted);
+ *   - to add or remove an entry, the program links or unlinks it, stores
+ *     the action and the entry in the descriptor, and calls the function.
+ *     A GDB that attaches later walks the list from first_entry.
+ *
+ * So each entry carries a copy of the object whose addresses have the load
+ * bias added: program headers, allocated sections, dynamic symbols and
+ * .dynamic pointers, and the three addresses of every stapsdt note (pc,
+ * .stapsdt.base, semaphore). GDB shows such an object as
+ * "<in-memory@0x...>" and `info sharedlibrary` does not list it.
+ *
+ * The two names are exported from libusdt.so (libusdt.map, node
+ * LIBUSDT_1.1) and are weak: a program that also links a JIT with the same
+ * interface (LLVM's GDB listener, LuaJIT built with GDBJIT) has one
+ * definition, and both then add to one list, as the interface intends.
+ * Each writer serialises with its own lock, so two of them changing the
+ * list at the same instant could break it: a limit of the interface
+ * (README, Limitations). GDB reads the list only while the process is
+ * stopped, and we change it with single pointer stores in an order that
+ * keeps it walkable from first_entry at every step.
+ *
+ * Fork: a child inherits the list and the copies, whose addresses are the
+ * child's too (same mappings). Locking: loader.c calls us with the groups
+ * lock held (see loader.c), fork.c holds it across fork().
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "linux/gdb_jit.h"
+#include "usdt_internal.h"
+
+typedef USDT_ELF(Addr) ADDR;
+
+#define JIT_NOACTION 0
+#define JIT_REGISTER_FN 1
+#define JIT_UNREGISTER_FN 2
+#define JIT_VERSION 1
+#define NOTE_STAPSDT_TYPE 3
+
+/* GDB's layout (gdb/jit.h): pointers in the process's own width. */
+struct jit_code_entry {
+	struct jit_code_entry *next_entry;
+	struct jit_code_entry *prev_entry;
+	const char *symfile_addr;
+	uint64_t symfile_size;
+};
+
+struct jit_descriptor {
+	uint32_t version;
+	uint32_t action_flag;
+	struct jit_code_entry *relevant_entry;
+	struct jit_code_entry *first_entry;
+};
+
+/* GDB keeps a breakpoint here: it must be a real call that is never
+ * inlined or merged away. */
+__attribute__((weak, noinline, used, visibility("default"))) void __jit_debug_register_code(void);
+__attribute__((weak, noinline, used, visibility("default"))) void __jit_debug_register_code(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((weak, used, visibility("default"))) struct jit_descriptor __jit_debug_descriptor = {
+	JIT_VERSION, JIT_NOACTION, NULL, NULL
+};
+
+struct usdt_gdb_entry {
+	struct jit_code_entry jit;
+	size_t size;
+	uint8_t image[];           /* the rebased copy GDB reads */
+};
+
+static size_t registered;
+
+size_t usdt_gdb_registered(void)
+{
+	return registered;
+}
+
+/* Is [off, off + len) inside an image of `size` bytes? */
+static int within(size_t size, uint64_t off, uint64_t len)
+{
+	return off <= size && len <= size - off;
+}
+
+static void add_addr(uint8_t *p, uintptr_t bias)
+{
+	ADDR a;
+	memcpy(&a, p, sizeof a);
+	a = (ADDR)(a + bias);
+	memcpy(p, &a, sizeof a);
+}
+
+/* The stapsdt notes in a note section: pc, base and (when not 0) the
+ * semaphore get the bias; other owners' notes are left alone. */
+static int rebase_notes(uint8_t *p, size_t len, uintptr_t bias)
+{
+	while (len >= sizeof(USDT_ELF(Nhdr))) {
+		USDT_ELF(Nhdr) nh;
+		memcpy(&nh, p, sizeof nh);
+		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
+		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
+		if (namesz > len - sizeof nh || descsz > len - sizeof nh - namesz)
+			return -1;
+		uint8_t *desc = p + sizeof nh + namesz;
+		if (nh.n_type == NOTE_STAPSDT_TYPE && nh.n_namesz == 8 && memcmp(p + sizeof nh, "stapsdt", 8) == 0) {
+			if (nh.n_descsz < 3 * sizeof(ADDR))
+				return -1;
+			ADDR sem;
+			memcpy(&sem, desc + 2 * sizeof(ADDR), sizeof sem);
+			add_addr(desc, bias);
+			add_addr(desc + sizeof(ADDR), bias);
+			if (sem != 0)
+				add_addr(desc + 2 * sizeof(ADDR), bias);
+		}
+		p += sizeof nh + namesz + descsz;
+		len -= sizeof nh + namesz + descsz;
+	}
+	return 0;
+}
+
+static int rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)
+{
+	for (size_t off = 0; off + sizeof(USDT_ELF(Sym)) <= len; off += sizeof(USDT_ELF(Sym))) {
+		USDT_ELF(Sym) s;
+		memcpy(&s, p + off, sizeof s);
+		if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE)
+			continue;
+		s.st_value = (ADDR)(s.st_value + bias);
+		memcpy(p + off, &s, sizeof s);
+	}
+	return 0;
+}
+
+static int rebase_dynamic(uint8_t *p, size_t len, uintptr_t bias)
+{
+	for (size_t off = 0; off + sizeof(USDT_ELF(Dyn)) <= len; off += sizeof(USDT_ELF(Dyn))) {
+		USDT_ELF(Dyn) d;
+		memcpy(&d, p + off, sizeof d);
+		if (d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag == DT_HASH || d.d_tag == DT_GNU_HASH || d.d_tag == DT_STRTAB || d.d_tag == DT_SYMTAB) {
+			d.d_un.d_ptr = (ADDR)(d.d_un.d_ptr + bias);
+			memcpy(p + off, &d, sizeof d);
+		}
+	}
+	return 0;
+}
+
+/* Add `bias` to every address GDB reads in img (see the top of the file).
+ * Every header is bounds-checked, although the image is our own. */
+static int rebase(uint8_t *img, size_t size, uintptr_t bias)
+{
+	USDT_ELF(Ehdr) eh;
+	if (size < sizeof eh)
+		return -1;
+	memcpy(&eh, img, sizeof eh);
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != USDT_ARCH_ELF_CLASS ||
+	    eh.e_phentsize != sizeof(USDT_ELF(Phdr)) || eh.e_shentsize != sizeof(USDT_ELF(Shdr)) ||
+	    !within(size, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(USDT_ELF(Phdr))) ||
+	    !within(size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(USDT_ELF(Shdr))))
+		return -1;
+	if (eh.e_entry != 0) {
+		eh.e_entry = (ADDR)(eh.e_entry + bias);
+		memcpy(img, &eh, sizeof eh);
+	}
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		USDT_ELF(Phdr) ph;
+		uint8_t *at = img + eh.e_phoff + i * sizeof ph;
+		memcpy(&ph, at, sizeof ph);
+		if (ph.p_type == PT_GNU_STACK)
+			continue;
+		ph.p_vaddr = (ADDR)(ph.p_vaddr + bias);
+		ph.p_paddr = (ADDR)(ph.p_paddr + bias);
+		memcpy(at, &ph, sizeof ph);
+	}
+	for (size_t i = 0; i < eh.e_shnum; i++) {
+		USDT_ELF(Shdr) sh;
+		uint8_t *at = img + eh.e_shoff + i * sizeof sh;
+		memcpy(&sh, at, sizeof sh);
+		if (sh.sh_type == SHT_NOBITS || (sh.sh_type != SHT_NULL && !within(size, sh.sh_offset, sh.sh_size)))
+			return -1;
+		int rc = 0;
+		if (sh.sh_type == SHT_NOTE)
+			rc = rebase_notes(img + sh.sh_offset, sh.sh_size, bias);
+		else if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB)
+			rc = rebase_symbols(img + sh.sh_offset, sh.sh_size, bias);
+		else if (sh.sh_type == SHT_DYNAMIC)
+			rc = rebase_dynamic(img + sh.sh_offset, sh.sh_size, bias);
+		if (rc != 0)
+			return -1;
+		if (sh.sh_flags & SHF_ALLOC) {
+			sh.sh_addr = (ADDR)(sh.sh_addr + bias);
+			memcpy(at, &sh, sizeof sh);
+		}
+	}
+	return 0;
+}
+
+/* Tell a GDB that may be attached: store the action, then call. */
+static void notify_gdb(uint32_t action, struct jit_code_entry *e)
+{
+	__jit_debug_descriptor.relevant_entry = e;
+	__atomic_store_n(&__jit_debug_descriptor.action_flag, action, __ATOMIC_RELEASE);
+	__jit_debug_register_code();
+	__atomic_store_n(&__jit_debug_descriptor.action_flag, (uint32_t)JIT_NOACTION, __ATOMIC_RELEASE);
+	__jit_debug_descriptor.relevant_entry = NULL;
+}
+
+struct usdt_gdb_entry *usdt_gdb_register(const uint8_t *image, size_t size, uintptr_t bias, char *err)
+{
+	struct usdt_gdb_entry *e = malloc(sizeof *e + size);
+	if (e == NULL) {
+		usdt_errf(err, "out of memory for GDB's copy of the object (%zu bytes)", size);
+		return NULL;
+	}
+	memcpy(e->image, image, size);
+	e->size = size;
+	if (rebase(e->image, size, bias) != 0) {
+		free(e);
+		usdt_errf(err, "the object's ELF headers cannot be rebased for GDB");
+		return NULL;
+	}
+	e->jit.symfile_addr = (const char *)e->image;
+	e->jit.symfile_size = size;
+	e->jit.prev_entry = NULL;
+	e->jit.next_entry = __jit_debug_descriptor.first_entry;
+	if (e->jit.next_entry != NULL)
+		e->jit.next_entry->prev_entry = &e->jit;
+	__atomic_store_n(&__jit_debug_descriptor.first_entry, &e->jit, __ATOMIC_RELEASE);
+	registered++;
+	notify_gdb(JIT_REGISTER_FN, &e->jit);
+	return e;
+}
+
+void usdt_gdb_unregister(struct usdt_gdb_entry *e)
+{
+	if (e == NULL)
+		return;
+	struct jit_code_entry *j = &e->jit;
+	if (j->prev_entry != NULL)
+		j->prev_entry->next_entry = j->next_entry;
+	else
+		__atomic_store_n(&__jit_debug_descriptor.first_entry, j->next_entry, __ATOMIC_RELEASE);
+	if (j->next_entry != NULL)
+		j->next_entry->prev_entry = j->prev_entry;
+	registered--;
+	notify_gdb(JIT_UNREGISTER_FN, j);
+	free(e);
+}
