@@ -7,8 +7,8 @@
 # $BUILD/bench/results.csv and, when gnuplot is installed, plots lifecycle
 # cost against probe count into $BUILD/bench/lifecycle.png. With
 # LIBSTAPSDT_DIR=<a built libstapsdt checkout> it also builds and runs
-# bench/peer/libstapsdt.c against it (outside this tree's build) and adds
-# its rows.
+# bench/peer/libstapsdt.c against it (its shared library, and libusdt.so)
+# and adds its rows (BENCH_ONLY: "libstapsdt").
 #
 # Usage: bench/run.sh [--smoke]     (or BENCH_SMOKE=1: short CI mode, < 60 s)
 # Environment: BUILD (default build), BENCH_RUNS, BENCH_CPU, BENCH_SCALE,
@@ -100,12 +100,35 @@ else
   echo "bench: NOTE: node or bindings/node/build/Release/usdt.node missing (build it: tests/run bindings/t_node), no Node figures"
 fi
 
-if [ -n "${LIBSTAPSDT_DIR:-}" ]; then
-  if [ -f "$LIBSTAPSDT_DIR/out/libstapsdt.a" ]; then
-    cc -std=gnu11 -O2 -Ibench -I"$LIBSTAPSDT_DIR/src" -o "$OUT/peer-libstapsdt" bench/peer/libstapsdt.c \
-       "$LIBSTAPSDT_DIR/out/libstapsdt.a" -lelf -ldl -lm -Wl,-z,noexecstack && "$OUT/peer-libstapsdt" || { echo "bench: ERROR: libstapsdt comparison failed"; rc=1; }
+# The libstapsdt comparison (issue 13 target 7): bench/peer/libstapsdt.c
+# built here against a libstapsdt checkout built outside this tree (make
+# there), through its shared library out/libstapsdt.so.0 (out/libstapsdt.a
+# only when there is no .so, said so in the output), and against
+# $BUILD/libusdt.so: shared against shared, in one process and one run.
+if [ -n "${LIBSTAPSDT_DIR:-}" ] && case " ${BENCH_ONLY:-libstapsdt} " in *" libstapsdt "*) true ;; *) false ;; esac; then
+  sd=$(cd "$LIBSTAPSDT_DIR" 2>/dev/null && pwd)
+  case $BUILD in /*) ab=$BUILD ;; *) ab=$PWD/$BUILD ;; esac
+  stap=
+  if [ -n "$sd" ] && [ -e "$sd/out/libstapsdt.so.0" ]; then
+    stap="$sd/out/libstapsdt.so.0 -Wl,-rpath,$sd/out"; stap_link=so
+  elif [ -n "$sd" ] && [ -e "$sd/out/libstapsdt.so" ]; then
+    stap="$sd/out/libstapsdt.so -Wl,-rpath,$sd/out"; stap_link=so
+  elif [ -n "$sd" ] && [ -f "$sd/out/libstapsdt.a" ]; then
+    echo "bench: NOTE: $LIBSTAPSDT_DIR has no out/libstapsdt.so.0: libstapsdt linked STATICALLY (out/libstapsdt.a), libusdt shared"
+    stap="$sd/out/libstapsdt.a -lelf"; stap_link=a
   else
-    echo "bench: NOTE: LIBSTAPSDT_DIR=$LIBSTAPSDT_DIR has no out/libstapsdt.a (build it with make there)"
+    echo "bench: NOTE: LIBSTAPSDT_DIR=$LIBSTAPSDT_DIR has neither out/libstapsdt.so.0 nor out/libstapsdt.a (build it with make there)"
+  fi
+  if [ -z "$stap" ]; then
+    :
+  elif [ ! -e "$BUILD/libusdt.so" ] || [ ! -e "$OUT/libbenchlib.so" ]; then
+    echo "bench: ERROR: $BUILD/libusdt.so or $OUT/libbenchlib.so missing (run make bench)"; rc=1
+  elif [ -n "$stap" ]; then
+    # shellcheck disable=SC2086  # $stap is a list of linker arguments
+    cc -std=gnu11 -O2 -Ibench -Iinclude -I"$sd/src" -DSTAP_LINK="\"$stap_link\"" -o "$OUT/peer-libstapsdt" \
+       bench/peer/libstapsdt.c $stap -L"$BUILD" -lusdt -L"$OUT" -lbenchlib -Wl,-rpath,"$ab:$ab/bench" \
+       -ldl -lpthread -lm -Wl,-z,noexecstack &&
+      "$OUT/peer-libstapsdt" || { echo "bench: ERROR: libstapsdt comparison failed"; rc=1; }
   fi
 fi
 

@@ -1,94 +1,396 @@
 /*
- * peer/libstapsdt.c — the libstapsdt comparison row, built and run by
- * bench/run.sh only when LIBSTAPSDT_DIR points at a checkout of
+ * peer/libstapsdt.c — the libstapsdt comparison (issue 13 target 7), built
+ * and run by bench/run.sh only when LIBSTAPSDT_DIR points at a checkout of
  * https://github.com/linux-usdt/libstapsdt built there with `make` (its
- * code is never copied into this tree). Same method as untraced.c and
- * lifecycle.c: untraced probeFire() with 2 arguments against a compiled-in
- * DTRACE_PROBE2 site called through a non-inlined function, and the load
- * (providerLoad) of providers with 1 and 1000 probes, medians over the
- * runs. Kept out of bench/ itself: `make bench` must build without libstapsdt.
+ * code is never copied into this tree; `make bench` builds without it).
+ *
+ * Both libraries are reached the way their users reach them: libstapsdt
+ * through its shared library (out/libstapsdt.so.0; bench/run.sh falls back
+ * to out/libstapsdt.a, and says so, only when there is none) and libusdt
+ * through $BUILD/libusdt.so, each called through the PLT, in the same
+ * process and the same runs, pinned to one CPU. Each figure is the median
+ * over the runs (BENCH_RUNS) of ns per iteration, and each ratio the median
+ * of the ratios taken within a run:
+ *   sdt2      a compiled-in DTRACE_PROBE2 site in a non-inlined function
+ *   libcall   an empty function exported by libbenchlib.so with the same
+ *             two arguments: the floor of any call into a library
+ *   fire      untraced usdt_fire_probe(p, 2, argv) / probeFire(p, i, n)
+ *   guard     `if (usdt_is_enabled(p)) fire` / `if (probeIsEnabled(p))
+ *             fire`, against `if (libfunc(p)) ...` from libbenchlib.so
+ *   enable    usdt_provider_enable() / providerLoad() of a new provider
+ *             with 1 and 1000 two-argument probes (creation not timed),
+ *             and the disable / providerUnload() that follows
+ *   traced    with bpftrace attached to both probes (count()): ns per fire
+ *             (root and bpftrace needed; skipped with a note otherwise)
  */
 #define _GNU_SOURCE 1   /* sched_setaffinity in bench.h */
 #include <sys/sdt.h>
 
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <libstapsdt.h>
 
 #include "bench.h"
+#include "usdt.h"
+
+#ifndef STAP_LINK
+#define STAP_LINK "shared"
+#endif
 
 void peer_sdt2(long a, long b);
+void bench_lib_empty2(long a, long b);      /* libbenchlib.so */
+int bench_lib_empty1(void *p);
+
 BENCH_NOINLINE void peer_sdt2(long a, long b)
 {
 	DTRACE_PROBE2(bench_peer, site2, a, b);
 }
 
-static BENCH_NOINLINE double run_sdt2(long n)
+static usdt_probe_t *up;      /* libusdt's probe benchpu:f2 */
+static SDTProbe_t *sp;        /* libstapsdt's probe benchps:f2 */
+
+#define LOOP(n, ...)                                               \
+	do {                                                       \
+		double t0_ = bench_now_ns();                       \
+		for (long i = 0; i < (n); i++) {                   \
+			__VA_ARGS__;                               \
+		}                                                  \
+		return (bench_now_ns() - t0_) / (double)(n);       \
+	} while (0)
+
+static BENCH_NOINLINE double run_sdt2(long n, void *x)
 {
+	LOOP(n, peer_sdt2(i, (long)x));
+}
+
+static BENCH_NOINLINE double run_libcall(long n, void *x)
+{
+	LOOP(n, bench_lib_empty2(i, (long)x));
+}
+
+static BENCH_NOINLINE double run_libcall1(long n, void *x)
+{
+	LOOP(n, if (bench_lib_empty1(x)) bench_lib_empty2(i, (long)x));
+}
+
+static BENCH_NOINLINE double run_usdt_fire(long n, void *x)
+{
+	usdt_probe_t *p = up;
+	LOOP(n, void *argv[2] = { (void *)i, x }; usdt_fire_probe(p, 2, argv));
+}
+
+static BENCH_NOINLINE double run_stap_fire(long n, void *x)
+{
+	SDTProbe_t *p = sp;
+	LOOP(n, probeFire(p, i, (long)x));
+}
+
+static BENCH_NOINLINE double run_usdt_guard(long n, void *x)
+{
+	usdt_probe_t *p = up;
+	LOOP(n, if (usdt_is_enabled(p)) {
+		void *argv[2] = { (void *)i, x };
+		usdt_fire_probe(p, 2, argv);
+	});
+}
+
+static BENCH_NOINLINE double run_stap_guard(long n, void *x)
+{
+	SDTProbe_t *p = sp;
+	LOOP(n, if (probeIsEnabled(p)) probeFire(p, i, (long)x));
+}
+
+enum { C_SDT2, C_LIBCALL, C_LIBCALL1, C_UFIRE, C_SFIRE, C_UGUARD, C_SGUARD, C_N };
+static double (*const runners[C_N])(long, void *) = {
+	run_sdt2, run_libcall, run_libcall1, run_usdt_fire, run_stap_fire, run_usdt_guard, run_stap_guard,
+};
+
+/* ---- enable / load */
+
+static const char *const types2[2] = { "long", "long" };
+
+static int usdt_enable_us(int nprobes, double *en, double *dis)
+{
+	usdt_provider_t *p = usdt_create_provider("benchpl", "peer");
+	if (p == NULL)
+		return -1;
+	for (int i = 0; i < nprobes; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "p%d", i);
+		usdt_probedef_t *pd = usdt_create_probe("peer", name, 2, (const char **)types2);
+		if (pd == NULL || usdt_provider_add_probe(p, pd) != 0)
+			return -1;
+		usdt_probe_release(pd);
+	}
 	double t0 = bench_now_ns();
-	for (long i = 0; i < n; i++)
-		peer_sdt2(i, n);
+	int rc = usdt_provider_enable(p);
+	double t1 = bench_now_ns();
+	usdt_provider_disable(p);
+	double t2 = bench_now_ns();
+	usdt_provider_free(p);
+	*en = (t1 - t0) / 1e3;
+	*dis = (t2 - t1) / 1e3;
+	return rc;
+}
+
+static int stap_load_us(int nprobes, double *en, double *dis)
+{
+	SDTProvider_t *p = providerInit("benchpl");
+	if (p == NULL)
+		return -1;
+	for (int i = 0; i < nprobes; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "p%d", i);
+		if (providerAddProbe(p, name, 2, int64, int64) == NULL)
+			return -1;
+	}
+	double t0 = bench_now_ns();
+	int rc = providerLoad(p);
+	double t1 = bench_now_ns();
+	providerUnload(p);
+	double t2 = bench_now_ns();
+	providerDestroy(p);
+	*en = (t1 - t0) / 1e3;
+	*dis = (t2 - t1) / 1e3;
+	return rc;
+}
+
+/* ---- traced: bpftrace attached to both probes */
+
+static pid_t bt_pid = -1;
+static char bt_out[64] = "";
+
+static void stop_bpftrace(void)
+{
+	if (bt_pid <= 0)
+		return;
+	kill(bt_pid, SIGINT);
+	int st;
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid) {
+			bt_pid = -1;
+			return;
+		}
+		usleep(50000);
+	}
+	kill(bt_pid, SIGKILL);
+	waitpid(bt_pid, &st, 0);
+	bt_pid = -1;
+}
+
+static int start_bpftrace(const char *bpftrace)
+{
+	char pid[32];
+	const char *prog = "usdt:*:benchpu:f2 { @usdt = count(); } usdt:*:benchps:f2 { @stap = count(); }";
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	snprintf(bt_out, sizeof bt_out, "/tmp/libusdt-bench-peer.XXXXXX");
+	int fd = mkstemp(bt_out);
+	if (fd < 0)
+		return -1;
+	bt_pid = fork();
+	if (bt_pid < 0)
+		return -1;
+	if (bt_pid == 0) {
+		cpu_set_t all;
+		CPU_ZERO(&all);
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &all);
+		sched_setaffinity(0, sizeof all, &all);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp(bpftrace, bpftrace, "-p", pid, "-e", prog, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	return 0;
+}
+
+static long bt_count(const char *map)
+{
+	FILE *f = fopen(bt_out, "r");
+	char line[256], key[64];
+	long v = -1;
+	snprintf(key, sizeof key, "@%s: ", map);
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = atol(line + strlen(key));
+	fclose(f);
+	return v;
+}
+
+static BENCH_NOINLINE double traced_usdt(long n)
+{
+	usdt_probe_t *p = up;
+	double t0 = bench_now_ns();
+	for (long i = 0; i < n; i++) {
+		void *argv[2] = { (void *)i, (void *)n };
+		usdt_fire_probe(p, 2, argv);
+	}
 	return (bench_now_ns() - t0) / (double)n;
 }
 
-static BENCH_NOINLINE double run_fire2(SDTProbe_t *p, long n)
+static BENCH_NOINLINE double traced_stap(long n)
 {
+	SDTProbe_t *p = sp;
 	double t0 = bench_now_ns();
 	for (long i = 0; i < n; i++)
 		probeFire(p, i, n);
 	return (bench_now_ns() - t0) / (double)n;
 }
 
-static double load_us(int nprobes, int *ok)
+/* 0 done, 77 skipped (why printed), 1 error */
+static int traced_part(int runs)
 {
-	SDTProvider_t *p = providerInit("peerlc");
-	for (int i = 0; i < nprobes; i++) {
-		char name[32];
-		snprintf(name, sizeof name, "p%d", i);
-		providerAddProbe(p, name, 2, int64, int64);
+	const char *bpftrace = getenv("BPFTRACE") != NULL ? getenv("BPFTRACE") : "bpftrace";
+	char which[300];
+	if (geteuid() != 0) {
+		printf("libstapsdt: NOTE: traced rows skipped: bpftrace needs root\n");
+		return 77;
 	}
+	snprintf(which, sizeof which, "command -v %s >/dev/null 2>&1", bpftrace);
+	if (system(which) != 0) {
+		printf("libstapsdt: NOTE: traced rows skipped: %s is not installed\n", bpftrace);
+		return 77;
+	}
+	if (start_bpftrace(bpftrace) != 0)
+		return 1;
 	double t0 = bench_now_ns();
-	*ok = providerLoad(p) == 0;
-	double t = (bench_now_ns() - t0) / 1e3;
-	providerUnload(p);
-	providerDestroy(p);
-	return t;
+	while (!(usdt_is_enabled(up) && probeIsEnabled(sp))) {
+		int st;
+		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid || bench_now_ns() - t0 > 120e9) {
+			fprintf(stderr, "libstapsdt: bpftrace did not attach to both probes (usdt %d, libstapsdt %d)\n",
+			        usdt_is_enabled(up), probeIsEnabled(sp));
+			bt_pid = waitpid(bt_pid, &st, WNOHANG) == bt_pid ? -1 : bt_pid;
+			stop_bpftrace();
+			return 1;
+		}
+		usleep(20000);
+	}
+	long n = bench_smoke() ? 20000 : (long)(200000 * (getenv("BENCH_SCALE") ? atof(getenv("BENCH_SCALE")) : 1.0));
+	if (n < 1000)
+		n = 1000;
+	traced_usdt(100);     /* first hits (the kernel may optimise a site) */
+	traced_stap(100);
+	double u[BENCH_MAX_RUNS], s[BENCH_MAX_RUNS], r[BENCH_MAX_RUNS];
+	for (int k = 0; k < runs; k++) {
+		u[k] = traced_usdt(n);
+		s[k] = traced_stap(n);
+		r[k] = s[k] / u[k];
+	}
+	usleep(200000);
+	stop_bpftrace();
+	long cu = bt_count("usdt"), cs = bt_count("stap"), want = 100 + (long)runs * n;
+	unlink(bt_out);
+	printf("# traced: %d runs x %ld fires per probe, bpftrace count(): libusdt %ld, libstapsdt %ld (fired %ld each)\n",
+	       runs, n, cu, cs, want);
+	bench_row("libstapsdt", "traced usdt_fire_probe, 2 args (libusdt.so)", bench_median(u, runs), "ns", -1, "", "", "");
+	bench_row("libstapsdt", "traced probeFire, 2 args (libstapsdt." STAP_LINK ")", bench_median(s, runs), "ns",
+	          bench_median(r, runs), "traced usdt_fire_probe, 2 args (libusdt.so)", "", "");
+	return cu == want && cs == want ? 0 : 1;
 }
 
 int main(void)
 {
 	int runs = bench_runs(), ok = 1;
-	long iters = bench_smoke() ? 500000 : 20000000;
+	long iters = bench_iters(20000000, 500000);
 	int cpu = bench_pin();
-	SDTProvider_t *prov = providerInit("benchpeer");
-	SDTProbe_t *probe = providerAddProbe(prov, "f2", 2, int64, int64);
-	if (probe == NULL || providerLoad(prov) != 0) {
-		fprintf(stderr, "libstapsdt: load failed: %s\n", prov->error ? prov->error : "?");
+
+	usdt_provider_t *uprov = usdt_create_provider("benchpu", "peer");
+	usdt_probedef_t *upd = usdt_create_probe("peer", "f2", 2, (const char **)types2);
+	if (uprov == NULL || upd == NULL || usdt_provider_add_probe(uprov, upd) != 0 || usdt_provider_enable(uprov) != 0) {
+		fprintf(stderr, "libstapsdt: libusdt provider: %s\n", uprov ? usdt_errstr(uprov) : usdt_last_errstr());
 		return 1;
 	}
-	bench_header("libstapsdt (linux-usdt/libstapsdt, built outside the tree)");
-	printf("# %d runs, pinned to CPU %d\n", runs, cpu);
-	double sdt[BENCH_MAX_RUNS], fire[BENCH_MAX_RUNS], ratio[BENCH_MAX_RUNS];
-	run_sdt2(iters / 10);
-	run_fire2(probe, iters / 10);
-	for (int r = 0; r < runs; r++) {
-		sdt[r] = run_sdt2(iters);
-		fire[r] = run_fire2(probe, iters);
-		ratio[r] = fire[r] / sdt[r];
+	up = upd->probe;
+	SDTProvider_t *sprov = providerInit("benchps");
+	sp = providerAddProbe(sprov, "f2", 2, int64, int64);
+	if (sp == NULL || providerLoad(sprov) != 0) {
+		fprintf(stderr, "libstapsdt: load failed: %s\n", sprov->error ? sprov->error : "?");
+		return 1;
 	}
-	bench_row("libstapsdt", "compiled-in DTRACE_PROBE2 site (called)", bench_median(sdt, runs), "ns", -1, "", "", "");
-	double rat = bench_median(ratio, runs);
-	bench_row("libstapsdt", "probeFire, 2 args, untraced", bench_median(fire, runs), "ns", rat,
-	          "compiled-in DTRACE_PROBE2 site (called)", "", "");
-	providerUnload(prov);
-	providerDestroy(prov);
+	if (usdt_is_enabled(up) || probeIsEnabled(sp))
+		fprintf(stderr, "libstapsdt: warning: a probe is traced; the untraced figures are not untraced\n");
+
+	bench_header("libstapsdt (linux-usdt/libstapsdt, built outside the tree) against libusdt, same process");
+	printf("# libstapsdt." STAP_LINK " and libusdt.so, both called through the PLT; %d runs x %ld iterations, "
+	       "pinned to CPU %d\n", runs, iters, cpu);
+
+	double ns[C_N][BENCH_MAX_RUNS];
+	void *x = &runs;
+	for (int c = 0; c < C_N; c++)
+		runners[c](iters / 10, x);
+	for (int r = 0; r < runs; r++)
+		for (int c = 0; c < C_N; c++)
+			ns[c][r] = runners[c](iters, x);
+	double med[C_N];
+	for (int c = 0; c < C_N; c++)
+		med[c] = bench_median(ns[c], runs);
+#define RATIO(a, b)                                              \
+	({                                                       \
+		double r_[BENCH_MAX_RUNS];                       \
+		for (int k_ = 0; k_ < runs; k_++)                \
+			r_[k_] = ns[a][k_] / ns[b][k_];          \
+		bench_median(r_, runs);                          \
+	})
+	static const char SDT2[] = "compiled-in DTRACE_PROBE2 site (called)";
+	static const char LIB[] = "empty exported library function (2 args)";
+	static const char LIB1[] = "if (empty library function(p)) ...";
+	static const char UFIRE[] = "usdt_fire_probe, 2 args, untraced (libusdt.so)";
+	static const char SFIRE[] = "probeFire, 2 args, untraced (libstapsdt." STAP_LINK ")";
+	static const char UGUARD[] = "if (usdt_is_enabled(p)) fire (libusdt.so)";
+	static const char SGUARD[] = "if (probeIsEnabled(p)) fire (libstapsdt." STAP_LINK ")";
+	bench_row("libstapsdt", SDT2, med[C_SDT2], "ns", -1, "", "", "");
+	bench_row("libstapsdt", LIB, med[C_LIBCALL], "ns", RATIO(C_LIBCALL, C_SDT2), SDT2, "", "");
+	bench_row("libstapsdt", LIB1, med[C_LIBCALL1], "ns", -1, "", "", "");
+	bench_row("libstapsdt", UFIRE, med[C_UFIRE], "ns", RATIO(C_UFIRE, C_LIBCALL), LIB, "", "");
+	bench_row("libstapsdt", SFIRE, med[C_SFIRE], "ns", RATIO(C_SFIRE, C_LIBCALL), LIB, "", "");
+	bench_row("libstapsdt", "probeFire against usdt_fire_probe (untraced)", med[C_SFIRE], "ns",
+	          RATIO(C_SFIRE, C_UFIRE), UFIRE, "", "");
+	bench_row("libstapsdt", UGUARD, med[C_UGUARD], "ns", RATIO(C_UGUARD, C_LIBCALL1), LIB1, "", "");
+	bench_row("libstapsdt", SGUARD, med[C_SGUARD], "ns", RATIO(C_SGUARD, C_LIBCALL1), LIB1, "", "");
+	bench_row("libstapsdt", "probeIsEnabled guard against usdt_is_enabled's", med[C_SGUARD], "ns",
+	          RATIO(C_SGUARD, C_UGUARD), UGUARD, "", "");
 
 	static const int sizes[] = { 1, 1000 };
-	for (int s = 0; s < 2; s++) {
-		double t[BENCH_MAX_RUNS];
-		for (int r = 0; r < runs; r++)
-			t[r] = load_us(sizes[s], &ok);
-		char name[64];
-		snprintf(name, sizeof name, "providerLoad, %d probes", sizes[s]);
-		bench_row("libstapsdt", name, bench_median(t, runs), "us", -1, "", "", "");
+	for (int z = 0; z < 2; z++) {
+		double ue[BENCH_MAX_RUNS], ud[BENCH_MAX_RUNS], se[BENCH_MAX_RUNS], sd[BENCH_MAX_RUNS];
+		double re[BENCH_MAX_RUNS], rd[BENCH_MAX_RUNS];
+		for (int r = 0; r < runs; r++) {
+			if (usdt_enable_us(sizes[z], &ue[r], &ud[r]) != 0 || stap_load_us(sizes[z], &se[r], &sd[r]) != 0) {
+				fprintf(stderr, "libstapsdt: enable/load of %d probes failed\n", sizes[z]);
+				ok = 0;
+				break;
+			}
+			re[r] = se[r] / ue[r];
+			rd[r] = sd[r] / ud[r];
+		}
+		if (!ok)
+			break;
+		char un[96], sn[96];
+		snprintf(un, sizeof un, "usdt_provider_enable, %d probe%s", sizes[z], sizes[z] > 1 ? "s" : "");
+		snprintf(sn, sizeof sn, "providerLoad, %d probe%s", sizes[z], sizes[z] > 1 ? "s" : "");
+		bench_row("libstapsdt", un, bench_median(ue, runs), "us", -1, "", "", "");
+		bench_row("libstapsdt", sn, bench_median(se, runs), "us", bench_median(re, runs), un, "", "");
+		snprintf(un, sizeof un, "usdt_provider_disable, %d probe%s", sizes[z], sizes[z] > 1 ? "s" : "");
+		snprintf(sn, sizeof sn, "providerUnload, %d probe%s", sizes[z], sizes[z] > 1 ? "s" : "");
+		bench_row("libstapsdt", un, bench_median(ud, runs), "us", -1, "", "", "");
+		bench_row("libstapsdt", sn, bench_median(sd, runs), "us", bench_median(rd, runs), un, "", "");
 	}
+
+	int t = traced_part(runs);
+	if (t == 1) {
+		fprintf(stderr, "libstapsdt: the traced part failed\n");
+		ok = 0;
+	}
+
+	providerUnload(sprov);
+	providerDestroy(sprov);
+	usdt_probe_release(upd);
+	usdt_provider_free(uprov);
 	return ok ? 0 : 1;
 }
