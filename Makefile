@@ -169,7 +169,7 @@ AARCH64_EXTRA_TESTS := dof/t_arm64 dof/t_golden dof/t_negative dof/t_valid dof/t
   dof/t_linux_dtrace dof/t_remove_refused
 I386_TESTS := $(PORTABLE_C_TESTS) unit/t_wx hardening/t_membarrier_seccomp security/ \
   tracers/t_bpftrace_args tracers/t_gdb tracers/t_lifecycle tracers/t_fork tracers/t_twins \
-  tracers/t_loading tracers/t_closefds_heal
+  tracers/t_loading tracers/t_closefds_heal tracers/t_many_providers
 .PHONY: deps-arch cross-aarch64 check-aarch64-user check-aarch64 check-i386
 deps-arch:
 	tests/vm/deps.sh

@@ -48,9 +48,10 @@ echo "guest: built in $(( $(date +%s) - t0 ))s"
 # t_jit: 300 changes under 4 firing threads here (10 000 did not finish in
 # 240 s under TCG; the 10 000-change stress of the same aarch64 JIT runs
 # under qemu-user, hardening/t_jit_stress in check-aarch64-user)
-export JIT_STRESS_ROUNDS=300 JIT_SERVE_ROUNDS=30
+# t_many_providers: 200 providers (GDB reads each JIT object under TCG)
+export JIT_STRESS_ROUNDS=300 JIT_SERVE_ROUNDS=30 MANY=200
 BUILD=build-vm TEST_TIMEOUT=240 tests/run ${USDT_VM_TESTS:-arch/ tracers/t_bpftrace_args tracers/t_gdb \
-  tracers/t_lifecycle tracers/t_fork tracers/t_twins tracers/t_closefds_heal tracers/t_jit \
+  tracers/t_lifecycle tracers/t_fork tracers/t_twins tracers/t_closefds_heal tracers/t_jit tracers/t_many_providers \
   hardening/t_membarrier_seccomp unit/t_threads dof/t_linux_dtrace} > /tmp/run.log 2>&1
 rc=$?
 cat /tmp/run.log
