@@ -7,8 +7,10 @@
  * dtrace-provider API) against the floor of any call into a Node-API
  * addon, the addon's empty exported function called with the same
  * argument (noop(cb)). Target: <= 1.5x, and the callback never runs (the
- * count of callback runs is a row too). For information: provider.fire(name,
- * cb), probe.enabled, and an empty JS function call. With bpftrace
+ * count of callback runs is a row too). For information: the same fire
+ * through the addon's per-probe check function (the path without the JS
+ * fast path, USDT_NODE_FAST=0, and what probe.fire was before it),
+ * provider.fire(name, cb), probe.enabled, and an empty JS function call. With bpftrace
  * attached (root, bpftrace installed): the traced probe.fire(cb), and
  * bpftrace's count checked against the fires.
  *
@@ -81,22 +83,32 @@ function untraced() {
   const cb = () => { calls++; return [1, 'x']; };
   const noop = native.noop;
   const oldFire = d.DTraceProbe.prototype.fire;
+  // the addon-only path: one call to the probe's native check per fire
+  const handle = p[Object.getOwnPropertySymbols(p).find((s) => s.description === 'usdt.handle')];
+  const check = native.makeCheck(handle);
+  const viaAddon = function fire(cb) {
+    if (typeof cb !== 'function') throw new TypeError('Must give probe value callback as first argument');
+    if (check() === undefined) return undefined;
+    return cb();
+  };
   function jsEmpty(f) { return undefined; }
   const cases = {
     noop: (m) => { for (let i = 0; i < m; i++) noop(cb); },
     fire: (m) => { for (let i = 0; i < m; i++) p.fire(cb); },
     pfire: (m) => { for (let i = 0; i < m; i++) dtp.fire('p1', cb); },
+    addon: (m) => { for (let i = 0; i < m; i++) viaAddon.call(p, cb); },
     // what probe.fire(cb) was before issue 13: JS, then native.isEnabled(handle)
     old: (m) => { for (let i = 0; i < m; i++) oldFire.call(p, cb); },
     enabled: (m) => { let x = 0; for (let i = 0; i < m; i++) if (p.enabled) x++; return x; },
     js: (m) => { for (let i = 0; i < m; i++) jsEmpty(cb); },
   };
   const m = measure(cases, RUNS, N);
-  header(`Node binding, untraced (node ${process.version})`);
+  header(`Node binding, untraced (node ${process.version}, fast path ${d.fastPath ? 'on' : 'off'})`);
   console.log(`# ${RUNS} runs x ${ROUNDS} rounds x ${N} calls; ns per call (wall), empty loop subtracted`);
   row('node', 'empty N-API function noop(cb)', median(m.noop), 'ns');
   const r = ratios(m.fire, m.noop);
   row('node', 'untraced probe.fire(cb)', median(m.fire), 'ns', r, 'empty N-API noop(cb)', '<= 1.5x', r <= 1.5 ? 'PASS' : 'MISS');
+  row('node', "untraced fire(cb) via the addon's check()", median(m.addon), 'ns', ratios(m.addon, m.noop), 'empty N-API noop(cb)');
   row('node', 'untraced fire(cb), JS + isEnabled(handle) (old)', median(m.old), 'ns', ratios(m.old, m.noop), 'empty N-API noop(cb)');
   row('node', "untraced provider.fire('p1', cb)", median(m.pfire), 'ns', ratios(m.pfire, m.noop), 'empty N-API noop(cb)');
   row('node', 'untraced probe.enabled', median(m.enabled), 'ns', ratios(m.enabled, m.noop), 'empty N-API noop(cb)');

@@ -24,6 +24,11 @@
  *  - Several providers of the same name may be enabled at once (libusdt
  *    gives them one shared object), as dtrace-provider allowed.
  *
+ * Untraced, probe.fire(cb) makes no call into the addon: it reads the
+ * probe's semaphore and site byte through views the addon keeps current (a
+ * usdt_vm.h client; src/addon.c, "struct inst"). USDT_NODE_FAST=0: one
+ * call into the addon per fire instead.
+ *
  * Additions: 'json' arguments have libusdt's json type (a string holding
  * JSON text, which `usdt trace` pretty-prints). registerStruct(name,
  * [[field, type], ...]) declares a structure (C layout, libusdt's type
@@ -44,6 +49,7 @@ const kHandle = Symbol('usdt.handle');
 const kProvider = Symbol('usdt.provider');
 const kKinds = Symbol('usdt.kinds');
 const kProbes = Symbol('usdt.probes');
+const kUntraced = Symbol('usdt.untraced');
 
 let native = null;
 let loadError = null;
@@ -96,11 +102,60 @@ function tracedFire(cb, ...args) {
   return this._fire(cb, args);
 }
 
-function makeFastFire(check) {
+// The untraced fast path (src/addon.c, "struct inst"): `fast` holds views
+// over the env's dirty flag and libusdt:fire's semaphore; a probe's cell
+// holds views over its own semaphore and site byte, which the addon
+// re-points (before acknowledging the change to libusdt) whenever libusdt
+// changes the probe's object. The cells live only in the fire closures.
+// USDT_NODE_FAST=0 turns it off (every untraced fire then makes one call
+// into the addon, about 1.5x an empty Node-API call).
+//
+// Only on V8 9.1 and later (process.versions.v8): before it, V8 entered every
+// ArrayBuffer's memory in a process-wide registry and aborted ("Check
+// failed: result.second") on a second live ArrayBuffer over the same
+// address, which these views create (libusdt:fire's semaphore is viewed by
+// every env; an address libusdt unmapped can come back while a dead view
+// of it awaits collection). V8 commit "Skip global registration of
+// [Shared]ArrayBuffer backing stores" (March 2021) keeps only wasm memory
+// there.
+function v8AllowsAliasedViews() {
+  const m = /^(\d+)\.(\d+)/.exec(process.versions.v8 || '');
+  return m !== null && (Number(m[1]) > 9 || (Number(m[1]) === 9 && Number(m[2]) >= 1));
+}
+const fast = native !== null && typeof native.fastPath === 'function' && process.env.USDT_NODE_FAST !== '0' &&
+  v8AllowsAliasedViews() ? native.fastPath() : undefined;
+
+// () => true when the probe is surely untraced (no call into the addon),
+// false when the addon must tell.
+function makeUntraced(cell) {
+  const dirty = fast.dirty;
+  const sys = fast.sys;
+  const idle = fast.idle;
+  return function untraced() {
+    // nothing between these loads can run a refresh: no call, no allocation
+    return (dirty[0] | sys[0] | cell.s[0] | (cell.b[0] ^ idle)) === 0;
+  };
+}
+
+function makeFastFire(check, cell) {
+  if (cell === undefined) {
+    return function fire(cb) {
+      if (typeof cb !== 'function') {
+        throw new TypeError('Must give probe value callback as first argument');
+      }
+      if (check() === undefined) return undefined;
+      return tracedFire.apply(this, arguments);
+    };
+  }
+  const dirty = fast.dirty;
+  const sys = fast.sys;
+  const idle = fast.idle;
   return function fire(cb) {
     if (typeof cb !== 'function') {
       throw new TypeError('Must give probe value callback as first argument');
     }
+    // untraced: no call into the addon (as makeUntraced, inlined by hand)
+    if ((dirty[0] | sys[0] | cell.s[0] | (cell.b[0] ^ idle)) === 0) return undefined;
     if (check() === undefined) return undefined;
     return tracedFire.apply(this, arguments);
   };
@@ -116,16 +171,22 @@ class DTraceProbe {
     Object.defineProperty(this, 'usdtName', { value: usdtName(name), enumerable: true });
     Object.defineProperty(this, 'types', { value: types.map(String), enumerable: true });
     if (handle !== null) {
-      // probe.fire(cb, ...args): untraced, one call into the addon (the
-      // probe's own check function: no argument read, nothing allocated or
-      // converted) and the callback never runs; traced, the full path.
-      Object.defineProperty(this, 'fire', { value: makeFastFire(native.makeCheck(handle)), writable: true });
+      // probe.fire(cb, ...args): untraced, decided in JS from the probe's
+      // semaphore and site byte (no call into the addon; or, without the
+      // fast path, one call to the probe's own check function) and the
+      // callback never runs; traced, the full path.
+      const cell = fast !== undefined ? native.makeCell(handle) : undefined;
+      Object.defineProperty(this, 'fire', { value: makeFastFire(native.makeCheck(handle), cell), writable: true });
+      if (cell !== undefined) Object.defineProperty(this, kUntraced, { value: makeUntraced(cell) });
     }
   }
 
   // True while a tracer is attached to the probe (and its provider enabled).
   get enabled() {
-    return native !== null && this[kHandle] !== null && native.isEnabled(this[kHandle]);
+    if (native === null || this[kHandle] === null) return false;
+    const untraced = this[kUntraced];
+    if (untraced !== undefined && untraced()) return false;
+    return native.isEnabled(this[kHandle]);
   }
 
   fire(cb, ...args) {
@@ -233,6 +294,8 @@ class DTraceProvider {
     }
     const probe = this[kProbes].get(name);
     if (probe === undefined) return undefined;      // unknown probe: nothing
+    const untraced = probe[kUntraced];
+    if (untraced !== undefined && untraced()) return true;
     probe._fire(cb, args);
     return true;
   }
@@ -358,6 +421,8 @@ module.exports = {
   packStruct,
   // extras
   native: native !== null,
+  // probe.fire(cb) decides "untraced" without calling into the addon
+  fastPath: fast !== undefined,
   loadError,
   version: native !== null ? native.version() : null,
 };

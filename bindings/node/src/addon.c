@@ -18,6 +18,12 @@
  *   enable(provider) / disable(provider) / free(provider)
  *   isEnabled(probe)                             -> boolean
  *   fire(probe, values[])                        -> undefined
+ *   makeCheck(probe)                             -> function () -> true |
+ *        undefined: the probe's own native check (no argument read)
+ *   fastPath()                                   -> { dirty, sys, idle } |
+ *        undefined; makeCell(probe) -> { s, b }: the views of the untraced
+ *        fast path (see "struct inst" below); fastStats() for the tests
+ *   noop()                                       -> undefined (bench floor)
  *
  * Handles are externals pointing at small structs with a magic number, so a
  * wrong value passed in throws a TypeError instead of crashing. The
@@ -31,29 +37,155 @@
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "usdt.h"
+#include "usdt_vm.h"
 
 #define PROV_MAGIC 0x55505256u  /* "UPRV" */
 #define PROBE_MAGIC 0x55505242u /* "UPRB" */
 
 enum kind { K_INT = 0, K_STR = 1, K_PTR = 2 };
 
+/*
+ * Every call that changes libusdt's providers or probe definitions is made
+ * under one process-wide lock (the addon is loaded once per process and
+ * shared by the main thread and every worker thread). Each provider
+ * belongs to one env, so usdt.h's rule (one provider is never managed
+ * from two threads at once) already holds; the lock is for providers of
+ * the same name managed from different threads, which libusdt builds
+ * into one object: libusdt 1.x links a probe into (or out of) its
+ * provider's list before taking its own lock, while another thread's
+ * rebuild of the shared object walks that list, sized from a count read
+ * a moment before (heap overflow: ASan, build_generation(); seen as
+ * SIGSEGV/SIGABRT in test/fastpath.test.js's worker stress, with or
+ * without the fast path). Held only around the libusdt call itself: no
+ * Node-API call under it, and notify (inst_notify) never takes it.
+ */
+static pthread_mutex_t manage_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_enable(usdt_provider_t *p)
+{
+	pthread_mutex_lock(&manage_lock);
+	int rc = usdt_provider_enable(p);
+	pthread_mutex_unlock(&manage_lock);
+	return rc;
+}
+
+static int locked_disable(usdt_provider_t *p)
+{
+	pthread_mutex_lock(&manage_lock);
+	int rc = usdt_provider_disable(p);
+	pthread_mutex_unlock(&manage_lock);
+	return rc;
+}
+
+static void locked_free(usdt_provider_t *p)
+{
+	pthread_mutex_lock(&manage_lock);
+	usdt_provider_free(p);
+	pthread_mutex_unlock(&manage_lock);
+}
+
+static int locked_add(usdt_provider_t *p, usdt_probedef_t *pd)
+{
+	pthread_mutex_lock(&manage_lock);
+	int rc = usdt_provider_add_probe(p, pd);
+	pthread_mutex_unlock(&manage_lock);
+	return rc;
+}
+
+static int locked_remove(usdt_provider_t *p, usdt_probedef_t *pd)
+{
+	pthread_mutex_lock(&manage_lock);
+	int rc = usdt_provider_remove_probe(p, pd);
+	pthread_mutex_unlock(&manage_lock);
+	return rc;
+}
+
+static void locked_release(usdt_probedef_t *pd)
+{
+	pthread_mutex_lock(&manage_lock);
+	usdt_probe_release(pd);
+	pthread_mutex_unlock(&manage_lock);
+}
+
 struct prov {
 	uint32_t magic;
 	usdt_provider_t *p;
 };
+
+struct inst;
 
 struct probe {
 	uint32_t magic;
 	usdt_probedef_t *pd;    /* our own reference */
 	size_t argc;
 	uint8_t kind[USDT_ARG_MAX];
+	/* the fast path (makeCell): the JS cell { s, b } whose views this
+	 * probe's refreshes replace, what they are over, and the list of the
+	 * env's probes that have a cell */
+	struct inst *in;
+	napi_ref cell;
+	const void *cur_sem, *cur_site;
+	struct probe *next;
+	int dead;               /* finalized during a refresh: unlinked after it */
 };
+
+/*
+ * Per env (the main thread, each worker thread): the untraced fast path's
+ * state. probe.fire(cb) (lib/index.js) decides in JavaScript, with no call
+ * into the addon, that a probe is untraced:
+ *
+ *     (dirty[0] | sys[0] | cell.s[0] | (cell.b[0] ^ idle)) === 0
+ *
+ * cell.s and cell.b are Uint16Array/Uint8Array views over the probe's live
+ * semaphore and the first byte of its site (usdt_vm_probe_info()), sys over
+ * libusdt:fire's semaphore (usdt_system_semaphore(), never moves), dirty
+ * over `dirty` below. Anything else ends in the native check (probe_check),
+ * which refreshes the views if dirty and answers with usdt_is_enabled().
+ *
+ * Why the views never read unmapped memory: the env is a usdt_vm.h client,
+ * registered before it views anything. libusdt keeps every object it
+ * replaces (rebuild, disable, free, twin, from any thread) mapped until
+ * every client has acknowledged the generation that replaced it. Our
+ * notify only sets `dirty` (any thread; no Node-API call); the refresh, on
+ * this env's JS thread only, reads the generation G, re-points every
+ * cell's views at the current addresses (or at the env's own constants
+ * below when a probe is not live), and only then acknowledges G. A view is
+ * therefore replaced before the object under it can go, and nothing but
+ * the cells (held by the fire closures, unreachable to other code) holds
+ * one. A change made during a refresh (a finalizer run by a collection in
+ * it) only advances the generation past G and sets dirty again: the next
+ * check refreshes again. Nothing is cached from one refresh to the next
+ * except addresses read under the client's hold (the Python binding's
+ * crash, commit d9a28bf, was a view kept across a nested change).
+ */
+struct inst {
+	uint32_t dirty;         /* JS: Uint32Array; set by notify, any thread */
+	uint16_t zero16;        /* semaphore of a probe that is not live */
+	uint16_t one16;         /* semaphore that sends JS to the addon */
+	uint8_t idle;           /* site byte of an untraced (or not live) site */
+	uint8_t pad_[3];
+	usdt_vm_client_t *client;
+	struct probe *probes;
+	int refreshing;
+	int fast;               /* 1 once fastPath() set it up (fast_init) */
+	int tried;              /* fast_init ran (it runs once per env) */
+	int hooked;             /* inst_cleanup registered and not run yet */
+	unsigned refs;          /* 1 for the env, 1 for the cleanup hook,
+	                           1 per probe in the list */
+	napi_ref v_zero, v_one, v_idle;   /* views over zero16, one16, idle */
+	napi_ref v_fast;        /* fastPath()'s object, returned again */
+	uint64_t checks, refreshes, acked;
+	napi_threadsafe_function tsfn;  /* refresh soon after another thread's change */
+};
+
+static void settle(napi_env env);
 
 static const char *const code_names[] = {
 	"USDT_ERROR_MALLOC", "USDT_ERROR_VALLOC", "USDT_ERROR_NOPROBES", "USDT_ERROR_LOADDOF",
@@ -149,7 +281,7 @@ static void prov_finalize(napi_env env, void *data, void *hint)
 	(void)env;
 	(void)hint;
 	struct prov *pv = data;
-	usdt_provider_free(pv->p);  /* NULL after free() */
+	locked_free(pv->p);  /* NULL after free() */
 	pv->magic = 0;
 	free(pv);
 }
@@ -173,14 +305,14 @@ static napi_value create_provider(napi_env env, napi_callback_info info)
 		return throw_usdt(env, usdt_last_errstr());
 	struct prov *pv = malloc(sizeof *pv);
 	if (pv == NULL) {
-		usdt_provider_free(p);
+		locked_free(p);
 		napi_throw_error(env, NULL, "out of memory");
 		return NULL;
 	}
 	pv->magic = PROV_MAGIC;
 	pv->p = p;
 	if (napi_create_external(env, pv, prov_finalize, NULL, &result) != napi_ok) {
-		usdt_provider_free(p);
+		locked_free(p);
 		free(pv);
 		napi_throw_error(env, NULL, "napi_create_external failed");
 		return NULL;
@@ -206,19 +338,21 @@ static napi_value provider_call(napi_env env, napi_callback_info info, int (*fn)
 	struct prov *pv = live_provider(env, argv[0]);
 	if (pv == NULL)
 		return NULL;
-	if (fn(pv->p) != 0)
+	int rc = fn(pv->p);
+	settle(env);
+	if (rc != 0)
 		return throw_usdt(env, usdt_errstr(pv->p));
 	return get_args(env, info, 0, NULL);    /* undefined */
 }
 
 static napi_value enable(napi_env env, napi_callback_info info)
 {
-	return provider_call(env, info, usdt_provider_enable);
+	return provider_call(env, info, locked_enable);
 }
 
 static napi_value disable(napi_env env, napi_callback_info info)
 {
-	return provider_call(env, info, usdt_provider_disable);
+	return provider_call(env, info, locked_disable);
 }
 
 static napi_value free_provider(napi_env env, napi_callback_info info)
@@ -229,8 +363,9 @@ static napi_value free_provider(napi_env env, napi_callback_info info)
 	struct prov *pv = unwrap(env, argv[0], PROV_MAGIC, "provider");
 	if (pv == NULL)
 		return NULL;
-	usdt_provider_free(pv->p);
+	locked_free(pv->p);
 	pv->p = NULL;
+	settle(env);
 	return undef;
 }
 
@@ -248,13 +383,25 @@ static napi_value is_provider_enabled(napi_env env, napi_callback_info info)
 
 /* ---------------------------------------------------------------- probes */
 
+static void inst_unref(struct inst *in);
+static void unlink_probe(struct inst *in, struct probe *pr);
+
 static void probe_finalize(napi_env env, void *data, void *hint)
 {
-	(void)env;
 	(void)hint;
 	struct probe *pr = data;
-	usdt_probe_release(pr->pd);
 	pr->magic = 0;
+	if (pr->cell != NULL) {
+		napi_delete_reference(env, pr->cell);
+		pr->cell = NULL;
+	}
+	if (pr->in != NULL && pr->in->refreshing) {
+		pr->dead = 1;           /* the refresh walking the list unlinks it */
+		return;
+	}
+	if (pr->in != NULL)
+		unlink_probe(pr->in, pr);
+	locked_release(pr->pd);
 	free(pr);
 }
 
@@ -331,15 +478,17 @@ static napi_value add_probe(napi_env env, napi_callback_info info)
 		free(pr);
 		return throw_usdt(env, usdt_last_errstr());
 	}
-	if (usdt_provider_add_probe(pv->p, pr->pd) != 0) {
-		usdt_probe_release(pr->pd);
+	int added = locked_add(pv->p, pr->pd);
+	settle(env);
+	if (added != 0) {
+		locked_release(pr->pd);
 		free(pr);
 		return throw_usdt(env, usdt_errstr(pv->p));
 	}
 	pr->magic = PROBE_MAGIC;
 	if (napi_create_external(env, pr, probe_finalize, NULL, &result) != napi_ok) {
 		/* the provider keeps its reference; drop ours */
-		usdt_probe_release(pr->pd);
+		locked_release(pr->pd);
 		free(pr);
 		napi_throw_error(env, NULL, "napi_create_external failed");
 		return NULL;
@@ -358,7 +507,9 @@ static napi_value remove_probe(napi_env env, napi_callback_info info)
 	struct probe *pr = unwrap(env, argv[1], PROBE_MAGIC, "probe");
 	if (pr == NULL)
 		return NULL;
-	if (usdt_provider_remove_probe(pv->p, pr->pd) != 0)
+	int removed = locked_remove(pv->p, pr->pd);
+	settle(env);
+	if (removed != 0)
 		return throw_usdt(env, usdt_errstr(pv->p));
 	return undef;
 }
@@ -550,32 +701,218 @@ static napi_value address_of(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/*
- * The untraced fast path of the dtrace-provider API: probe.fire(cb) (in
- * lib/index.js) first calls this per-probe function, made by
- * makeCheck(probe) with the probe as its data: it reads no argument,
- * allocates nothing and converts nothing, and returns undefined while no
- * tracer is attached (then the callback never runs), else true. The probe
- * handle (kept by the same JS object as the function) keeps pd alive.
- */
-static const volatile uint16_t *sys_sem;
+/* ------------------------------------------------------- the fast path */
 
+static void unlink_probe(struct inst *in, struct probe *pr)
+{
+	for (struct probe **pp = &in->probes; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == pr) {
+			*pp = pr->next;
+			pr->in = NULL;
+			inst_unref(in);
+			return;
+		}
+	}
+}
+
+static void inst_unref(struct inst *in)
+{
+	if (--in->refs == 0)
+		free(in);
+}
+
+/* usdt_vm.h notify: any thread, inside the libusdt call that made the
+ * change. Only marks the views stale; the refresh runs on the JS thread. */
+static void inst_notify(usdt_vm_client_t *client, uint64_t generation, void *arg)
+{
+	(void)client;
+	(void)generation;
+	struct inst *in = arg;
+	if (__atomic_exchange_n(&in->dirty, 1, __ATOMIC_SEQ_CST) == 0 && in->tsfn != NULL)
+		napi_call_threadsafe_function(in->tsfn, NULL, napi_tsfn_nonblocking);
+}
+
+/* Env cleanup hook, registered after the tsfn was created so that it runs
+ * before the tsfn's own (hooks run in reverse order): no notify, so no
+ * call of the tsfn, from now on. */
+static void inst_cleanup(void *arg)
+{
+	struct inst *in = arg;
+	usdt_vm_client_free(in->client);        /* waits for a running notify */
+	in->client = NULL;
+	in->tsfn = NULL;
+	in->hooked = 0;
+	inst_unref(in);                         /* the hook's reference */
+}
+
+static void inst_finalize(napi_env env, void *data, void *hint)
+{
+	(void)hint;
+	struct inst *in = data;
+	usdt_vm_client_free(in->client);        /* waits for a running notify */
+	in->client = NULL;
+	if (in->hooked) {       /* finalized before the env's cleanup hooks ran */
+		napi_remove_env_cleanup_hook(env, inst_cleanup, in);
+		in->hooked = 0;
+		inst_unref(in);
+	}
+	if (in->v_zero != NULL)
+		napi_delete_reference(env, in->v_zero);
+	if (in->v_one != NULL)
+		napi_delete_reference(env, in->v_one);
+	if (in->v_idle != NULL)
+		napi_delete_reference(env, in->v_idle);
+	if (in->v_fast != NULL)
+		napi_delete_reference(env, in->v_fast);
+	/* probes still in the list are finalized later (or never, at exit):
+	 * they keep `in` allocated, and find no client */
+	inst_unref(in);
+}
+
+/* A typed array of one element over `addr` (not owned: no finalizer). */
+static napi_status view(napi_env env, const void *addr, size_t size, napi_value *out)
+{
+	napi_value ab;
+	napi_status st = napi_create_external_arraybuffer(env, (void *)addr, size, NULL, NULL, &ab);
+	if (st != napi_ok)
+		return st;
+	return napi_create_typedarray(env, size == 1 ? napi_uint8_array : size == 2 ? napi_uint16_array : napi_uint32_array,
+	                              1, ab, 0, out);
+}
+
+/* Point pr's cell at the probe's current semaphore and site, or at the
+ * env's constants: 0/idle when not live (untraced: usdt_is_enabled() is 0
+ * there), 1 when only the addon can tell (DTrace stubs, VM-located
+ * arguments, no external buffers). 0, or -1 with an exception pending. */
+static int set_cell(napi_env env, struct inst *in, struct probe *pr)
+{
+	usdt_vm_probe_t info;
+	int live = in->client != NULL ? usdt_vm_probe_info(in->client, pr->pd, &info) : -1;
+	const void *sem = &in->one16, *site = &in->idle;
+	if (live == 0) {
+		sem = &in->zero16;
+	} else if (live == 1 && in->fast && !info.dtrace && info.call == USDT_VM_CALL_C &&
+	           info.site_idle_byte == in->idle && info.semaphore != NULL && info.site != NULL) {
+		sem = (const void *)info.semaphore;
+		site = info.site;
+	}
+	if (sem == pr->cur_sem && site == pr->cur_site)
+		return 0;
+	napi_value cell, vs, vb;
+	if (napi_get_reference_value(env, pr->cell, &cell) != napi_ok || cell == NULL)
+		return -1;
+	if (sem == &in->zero16 || sem == &in->one16) {
+		if (napi_get_reference_value(env, sem == &in->zero16 ? in->v_zero : in->v_one, &vs) != napi_ok)
+			return -1;
+	} else if (view(env, sem, 2, &vs) != napi_ok) {
+		return -1;
+	}
+	if (site == &in->idle) {
+		if (napi_get_reference_value(env, in->v_idle, &vb) != napi_ok)
+			return -1;
+	} else if (view(env, site, 1, &vb) != napi_ok) {
+		return -1;
+	}
+	if (napi_set_named_property(env, cell, "s", vs) != napi_ok ||
+	    napi_set_named_property(env, cell, "b", vb) != napi_ok)
+		return -1;
+	pr->cur_sem = sem;
+	pr->cur_site = site;
+	return 0;
+}
+
+/* Re-point every cell of the env, then acknowledge the generation read
+ * before looking at any address. */
+static int refresh(napi_env env, struct inst *in)
+{
+	int rc = 0;
+	in->refreshes++;
+	__atomic_store_n(&in->dirty, 0, __ATOMIC_SEQ_CST);
+	uint64_t g = usdt_vm_generation();
+	in->refreshing++;
+	for (struct probe *pr = in->probes; pr != NULL && rc == 0; pr = pr->next)
+		if (!pr->dead && pr->cell != NULL)
+			rc = set_cell(env, in, pr);
+	if (--in->refreshing == 0) {
+		for (struct probe **pp = &in->probes; *pp != NULL;) {
+			struct probe *pr = *pp;
+			if (pr->dead) {
+				*pp = pr->next;
+				locked_release(pr->pd);
+				free(pr);
+				inst_unref(in);
+			} else {
+				pp = &pr->next;
+			}
+		}
+	}
+	if (rc != 0) {
+		/* a cell may still view an old object: keep it held, retry */
+		__atomic_store_n(&in->dirty, 1, __ATOMIC_SEQ_CST);
+		return -1;
+	}
+	if (in->client != NULL && usdt_vm_client_ack(in->client, g) == 0 && g > in->acked)
+		in->acked = g;
+	return 0;
+}
+
+/* After a management call of this env (on its JS thread, outside any JS
+ * check): re-point the views and acknowledge at once, so that replaced
+ * objects do not stay mapped until the next fire. A failure leaves dirty
+ * set (the next check retries) and no exception. */
+static void settle_inst(napi_env env, struct inst *in)
+{
+	if (in == NULL || !in->fast || !__atomic_load_n(&in->dirty, __ATOMIC_SEQ_CST))
+		return;
+	if (refresh(env, in) != 0) {
+		napi_value e;
+		napi_get_and_clear_last_exception(env, &e);
+	}
+}
+
+static void settle(napi_env env)
+{
+	struct inst *in = NULL;
+	if (napi_get_instance_data(env, (void **)&in) == napi_ok)
+		settle_inst(env, in);
+}
+
+/* The tsfn's call on the JS thread (from the event loop): a change made
+ * by another thread, or by a finalizer, is acknowledged without waiting
+ * for a fire. Its own inst (context), also if the addon was loaded again
+ * in this env and the instance data is now another one. env is NULL when
+ * the tsfn is being torn down (in is still allocated then). */
+static void inst_tsfn_call(napi_env env, napi_value js_cb, void *context, void *data)
+{
+	(void)js_cb;
+	(void)data;
+	if (env != NULL)
+		settle_inst(env, context);
+}
+
+/*
+ * The native half of probe.fire(cb)'s check, made by makeCheck(probe)
+ * with the probe as its data: called when the JS check above could not
+ * say "untraced" (views stale, or a tracer seems attached). Refreshes the
+ * views if they are stale, then returns true if the probe is traced, else
+ * undefined (then the callback never runs). Reads no argument, converts
+ * nothing. The probe handle (kept by the same JS object as the function)
+ * keeps pr alive.
+ */
 static napi_value probe_check(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
 	void *data;
-	if (napi_get_cb_info(env, info, &argc, NULL, NULL, &data) != napi_ok)
+	if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok)
 		return NULL;
-	const struct probe *pr = data;
-	const usdt_probe_t *p = pr->pd->probe;
-	/* Inline check: a provider is only ever changed from the JS thread of
-	 * the env that owns it, never concurrently with this call (usdt.h's
-	 * rule for usdt_is_enabled_inline()); libusdt:fire's semaphore is
-	 * the one thing it leaves out, and then usdt_is_enabled() decides. */
-	if (!usdt_is_enabled_inline(p) && !*sys_sem)
+	struct probe *pr = data;
+	struct inst *in = pr->in;
+	if (in != NULL) {
+		in->checks++;
+		if (__atomic_load_n(&in->dirty, __ATOMIC_SEQ_CST) && refresh(env, in) != 0)
+			return NULL;    /* exception pending */
+	}
+	if (!usdt_is_enabled(pr->pd->probe))
 		return NULL;            /* undefined: untraced */
-	if (!usdt_is_enabled((usdt_probe_t *)p))
-		return NULL;
 	napi_value t;
 	NAPI_OK(env, napi_get_boolean(env, true, &t));
 	return t;
@@ -592,6 +929,156 @@ static napi_value make_check(napi_env env, napi_callback_info info)
 		return NULL;
 	NAPI_OK(env, napi_create_function(env, "check", NAPI_AUTO_LENGTH, probe_check, pr, &result));
 	return result;
+}
+
+/* makeCell(probe) -> { s, b }: the probe's views, kept current by the
+ * refreshes; undefined when the env has no fast path. Once per probe. */
+static napi_value make_cell(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], undef, cell;
+	if ((undef = get_args(env, info, 1, argv)) == NULL)
+		return NULL;
+	struct probe *pr = unwrap(env, argv[0], PROBE_MAGIC, "probe");
+	if (pr == NULL)
+		return NULL;
+	struct inst *in = NULL;
+	NAPI_OK(env, napi_get_instance_data(env, (void **)&in));
+	if (in == NULL || !in->fast || pr->cell != NULL)
+		return undef;
+	napi_value vs, vb;
+	NAPI_OK(env, napi_create_object(env, &cell));
+	NAPI_OK(env, napi_get_reference_value(env, in->v_one, &vs));    /* "ask" until */
+	NAPI_OK(env, napi_get_reference_value(env, in->v_idle, &vb));   /* set_cell */
+	/* own data properties, defined (no setter of Object.prototype runs,
+	 * now or at set_cell's assignments) */
+	const napi_property_descriptor props[] = {
+		{ "s", NULL, NULL, NULL, NULL, vs, napi_writable, NULL },
+		{ "b", NULL, NULL, NULL, NULL, vb, napi_writable, NULL },
+	};
+	NAPI_OK(env, napi_define_properties(env, cell, 2, props));
+	NAPI_OK(env, napi_create_reference(env, cell, 1, &pr->cell));
+	pr->cur_sem = &in->one16;
+	pr->cur_site = &in->idle;
+	pr->in = in;
+	in->refs++;
+	pr->next = in->probes;
+	in->probes = pr;
+	/* its current addresses, under the client's hold (not acknowledging
+	 * anything: the other cells are as current as the last refresh) */
+	if (set_cell(env, in, pr) != 0)
+		return NULL;    /* exception pending; the cell asks the addon */
+	return cell;
+}
+
+static int fast_init(napi_env env, struct inst *in);
+
+/* fastPath() -> { dirty: Uint32Array, sys: Uint16Array, idle } or
+ * undefined (no fast path: probe.fire asks the addon every time). The
+ * first call sets the env's fast path up (lib/index.js calls it once, and
+ * only where V8 allows several external ArrayBuffers over one address);
+ * later calls return the same object (no second view of anything). */
+static napi_value fast_path(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	struct inst *in = NULL;
+	napi_value r, v;
+	NAPI_OK(env, napi_get_instance_data(env, (void **)&in));
+	if (in != NULL && in->v_fast != NULL) {
+		NAPI_OK(env, napi_get_reference_value(env, in->v_fast, &r));
+		if (r != NULL)
+			return r;
+	}
+	if (in == NULL || fast_init(env, in) != 0) {
+		NAPI_OK(env, napi_get_undefined(env, &r));
+		return r;
+	}
+	NAPI_OK(env, napi_create_object(env, &r));
+	NAPI_OK(env, view(env, &in->dirty, 4, &v));
+	NAPI_OK(env, napi_set_named_property(env, r, "dirty", v));
+	NAPI_OK(env, view(env, (const void *)usdt_system_semaphore(), 2, &v));
+	NAPI_OK(env, napi_set_named_property(env, r, "sys", v));
+	NAPI_OK(env, napi_create_uint32(env, in->idle, &v));
+	NAPI_OK(env, napi_set_named_property(env, r, "idle", v));
+	NAPI_OK(env, napi_create_reference(env, r, 1, &in->v_fast));
+	return r;
+}
+
+/* fastStats() -> { checks, refreshes, acked, generation } (tests) */
+static napi_value fast_stats(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	struct inst *in = NULL;
+	napi_value r, v;
+	NAPI_OK(env, napi_get_instance_data(env, (void **)&in));
+	NAPI_OK(env, napi_create_object(env, &r));
+	const struct { const char *k; uint64_t v; } f[] = {
+		{ "checks", in ? in->checks : 0 }, { "refreshes", in ? in->refreshes : 0 },
+		{ "acked", in ? in->acked : 0 }, { "generation", usdt_vm_generation() },
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		NAPI_OK(env, napi_create_double(env, (double)f[i].v, &v));
+		NAPI_OK(env, napi_set_named_property(env, r, f[i].k, v));
+	}
+	return r;
+}
+
+/* The env's state, at module load: nothing but memory (no view, no
+ * client: an env that never asks for the fast path costs libusdt nothing). */
+static void inst_init(napi_env env)
+{
+	struct inst *in = calloc(1, sizeof *in);
+	if (in == NULL)
+		return;
+	in->refs = 1;
+	in->one16 = 1;
+	if (napi_set_instance_data(env, in, inst_finalize, NULL) != napi_ok)
+		free(in);
+}
+
+/* The fast path of this env, set up once: the constant views, the
+ * thread-safe function, the cleanup hook and, last, the usdt_vm client
+ * (registered before any view of libusdt's memory exists). 0, or -1 with
+ * no fast path for this env (external buffers refused by a V8 sandbox,
+ * or a failure: probe.fire then asks the addon). */
+static int fast_init(napi_env env, struct inst *in)
+{
+	if (in->tried)
+		return in->fast ? 0 : -1;
+	in->tried = 1;
+	/* the first byte of an untraced site, as usdt_vm_probe_info() reports
+	 * it (set_cell checks they agree; usdt.h: USDT__SITE_IDLE_BYTE) */
+#ifdef USDT__SITE_IDLE_BYTE
+	in->idle = USDT__SITE_IDLE_BYTE;
+#else
+	return -1;
+#endif
+	napi_value v, name;
+	int ok = view(env, &in->zero16, 2, &v) == napi_ok && napi_create_reference(env, v, 1, &in->v_zero) == napi_ok &&
+	         view(env, &in->one16, 2, &v) == napi_ok && napi_create_reference(env, v, 1, &in->v_one) == napi_ok &&
+	         view(env, &in->idle, 1, &v) == napi_ok && napi_create_reference(env, v, 1, &in->v_idle) == napi_ok;
+	ok = ok && napi_create_string_utf8(env, "libusdt refresh", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+	     napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, in, inst_tsfn_call, &in->tsfn) ==
+	             napi_ok &&
+	     napi_unref_threadsafe_function(env, in->tsfn) == napi_ok;
+	/* after the tsfn: hooks run in reverse order, so this one runs before
+	 * the tsfn's own and no notify can call the tsfn after it */
+	if (ok && napi_add_env_cleanup_hook(env, inst_cleanup, in) == napi_ok) {
+		in->hooked = 1;
+		in->refs++;
+	} else {
+		ok = 0;
+	}
+	bool pending = false;
+	napi_is_exception_pending(env, &pending);
+	if (pending) {
+		napi_value e;
+		napi_get_and_clear_last_exception(env, &e);
+	}
+	/* the client last, once everything notify touches is in place */
+	if (ok)
+		in->client = usdt_vm_client_create(inst_notify, in);
+	in->fast = ok && in->client != NULL;
+	return in->fast ? 0 : -1;
 }
 
 /* noop(...): an empty exported function, the floor of any call into an
@@ -624,9 +1111,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 		{ "isEnabled", is_enabled },           { "fire", fire },
 		{ "version", version },                { "makeCheck", make_check },
 		{ "registerStruct", register_struct }, { "addressOf", address_of },
-		{ "noop", noop },
+		{ "noop", noop },                      { "makeCell", make_cell },
+		{ "fastPath", fast_path },             { "fastStats", fast_stats },
 	};
-	sys_sem = usdt_system_semaphore();
+	inst_init(env);
 	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
 		napi_value f;
 		NAPI_OK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));

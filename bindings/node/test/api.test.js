@@ -74,8 +74,9 @@ test('callbacks do not run while no tracer is attached', () => {
   assert.strictEqual(p.enabled, false);
   dtp.disable();
   p.fire(cb);
-  // the fast path: probe.fire is the addon's per-probe native function; it
-  // never runs the callback while untraced, whatever happens to the provider
+  // the fast path: probe.fire is a per-probe function (reading the probe's
+  // views, test/fastpath.test.js); it never runs the callback while
+  // untraced, whatever happens to the provider
   assert.strictEqual(typeof p.fire, 'function');
   assert.notStrictEqual(p.fire, d.DTraceProbe.prototype.fire);
   dtp.enable();

@@ -150,3 +150,61 @@ test('bpftrace reads what Node fires', { skip, timeout: 120000 }, async () => {
   dtp.destroy();
   console.log(out.trim());
 });
+
+// The fast path's views follow libusdt's objects: after a rebuild (a probe
+// added while enabled), a disable + enable and a second provider of the
+// same name, a tracer attaching is seen by the first probe; and it is seen
+// by a hot synchronous loop of fires already running when it attaches (the
+// check is re-read at every fire, never hoisted out of the loop).
+test('bpftrace sees a probe after its object changed, from inside a running loop', { skip, timeout: 120000 }, async () => {
+  assert.ok(haveTracer, 'bpftrace and root are required (USDT_TEST_TRACER=1)');
+  const dtp = d.createDTraceProvider('nodemove');
+  const p = dtp.addProbe('p', 'int', 'char *');
+  dtp.enable();
+  let calls = 0;
+  const cb = () => { calls++; return [7, 'moved']; };
+  for (let i = 0; i < 100; i++) p.fire(cb);
+  dtp.addProbe('q', 'int');                     // rebuilt while enabled
+  for (let i = 0; i < 100; i++) p.fire(cb);
+  dtp.disable();
+  dtp.enable();
+  for (let i = 0; i < 100; i++) p.fire(cb);
+  const twin = d.createDTraceProvider('nodemove');
+  const tp = twin.addProbe('p', 'int', 'char *');
+  twin.enable();
+  for (let i = 0; i < 100; i++) { p.fire(cb); tp.fire(cb); }
+  assert.strictEqual(calls, 0);
+
+  const bt = spawn(bpftrace, ['-p', String(process.pid), '-e',
+    'usdt:*:nodemove:p /@n == 0/ { @n = 1; printf("GOT %ld %s\\n", arg0, str(arg1)); } END { clear(@n); }'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  bt.stdout.on('data', (b) => { out += b; });
+  bt.stderr.on('data', (b) => { err += b; });
+  const exited = new Promise((r) => bt.on('exit', r));
+  await sleep(0);
+  // one synchronous loop: no event-loop turn until the callback runs
+  const loopStart = Date.now();
+  const deadline = loopStart + 45000;
+  let n = 0;
+  while (calls === 0 && Date.now() < deadline) {
+    for (let i = 0; i < 100000; i++) p.fire(cb);
+    n++;
+  }
+  if (calls === 0) bt.kill('SIGKILL');
+  assert.ok(calls > 0, `the callback never ran in a loop of ${n * 100000} fires (${Date.now() - loopStart} ms) ` +
+    `while bpftrace attached: ${err}`);
+  const t0 = Date.now();
+  while (!out.includes('GOT ') && Date.now() - t0 < 30000) {
+    p.fire(cb);
+    await sleep(20);
+  }
+  bt.kill('SIGINT');
+  const killer = setTimeout(() => bt.kill('SIGKILL'), 15000);
+  await exited;
+  clearTimeout(killer);
+  assert.ok(out.includes('GOT 7 moved'), `bpftrace output: ${out}\n${err}`);
+  twin.destroy();
+  dtp.destroy();
+});
