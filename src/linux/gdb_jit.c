@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "linux/elf_notes.h"
 #include "linux/gdb_jit.h"
 #include "usdt_internal.h"
 
@@ -122,28 +123,21 @@ static void add_addr(uint8_t *p, uintptr_t bias)
  * semaphore get the bias; other owners' notes are left alone. */
 static int rebase_notes(uint8_t *p, size_t len, uintptr_t bias)
 {
-	while (len >= sizeof(USDT_ELF(Nhdr))) {
-		USDT_ELF(Nhdr) nh;
-		memcpy(&nh, p, sizeof nh);
-		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
-		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
-		if (namesz > len - sizeof nh || descsz > len - sizeof nh - namesz)
+	struct usdt_note n;
+	for (; usdt_note_at(p, len, &n); p += n.size, len -= n.size) {
+		if (!USDT_NOTE_IS(p, &n, "stapsdt", NOTE_STAPSDT_TYPE))
+			continue;
+		uint8_t *desc = p + n.desc_off;
+		if (n.h.n_descsz < 3 * sizeof(ADDR))
 			return -1;
-		uint8_t *desc = p + sizeof nh + namesz;
-		if (nh.n_type == NOTE_STAPSDT_TYPE && nh.n_namesz == 8 && memcmp(p + sizeof nh, "stapsdt", 8) == 0) {
-			if (nh.n_descsz < 3 * sizeof(ADDR))
-				return -1;
-			ADDR sem;
-			memcpy(&sem, desc + 2 * sizeof(ADDR), sizeof sem);
-			add_addr(desc, bias);
-			add_addr(desc + sizeof(ADDR), bias);
-			if (sem != 0)
-				add_addr(desc + 2 * sizeof(ADDR), bias);
-		}
-		p += sizeof nh + namesz + descsz;
-		len -= sizeof nh + namesz + descsz;
+		ADDR sem;
+		memcpy(&sem, desc + 2 * sizeof(ADDR), sizeof sem);
+		add_addr(desc, bias);
+		add_addr(desc + sizeof(ADDR), bias);
+		if (sem != 0)
+			add_addr(desc + 2 * sizeof(ADDR), bias);
 	}
-	return 0;
+	return len == 0 ? 0 : -1;
 }
 
 static int rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)

@@ -115,6 +115,7 @@
 
 #include "arch/arch.h"
 #include "fork.h"
+#include "linux/elf_notes.h"
 #include "linux/gdb_jit.h"
 #include "linux/loader.h"
 #include "usdt_internal.h"
@@ -334,20 +335,12 @@ static void proc_fd_name(char *buf, long pid, int fd)
 /* The NT_GNU_BUILD_ID descriptor among the notes in [p, p+len). */
 static const uint8_t *find_build_id_note(const uint8_t *p, size_t len, size_t *idlen)
 {
-	while (len >= sizeof(USDT_ELF(Nhdr))) {
-		USDT_ELF(Nhdr) nh;
-		memcpy(&nh, p, sizeof nh);
-		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
-		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
-		if (namesz > len - sizeof nh || descsz > len - sizeof nh - namesz)
-			return NULL;
-		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(p + sizeof nh, "GNU", 4) == 0) {
-			*idlen = nh.n_descsz;
-			return p + sizeof nh + namesz;
+	struct usdt_note n;
+	for (; usdt_note_at(p, len, &n); p += n.size, len -= n.size)
+		if (USDT_NOTE_IS(p, &n, "GNU", NT_GNU_BUILD_ID)) {
+			*idlen = n.h.n_descsz;
+			return p + n.desc_off;
 		}
-		p += sizeof nh + namesz + descsz;
-		len -= sizeof nh + namesz + descsz;
-	}
 	return NULL;
 }
 
