@@ -854,14 +854,15 @@ int usdt_provider_disable(usdt_provider_t *provider)
 }
 
 /* The probe list of an enabled provider changed: rebuild its group. */
-static int rebuild(usdt_provider_t *provider)
+/* Rebuild an enabled provider's group after a change to its probe list.
+ * Called with the groups lock held: the list and count it changed are
+ * read by any twin's rebuild (regroup walks every member's list), which
+ * another thread may run at the same time (t_twins_manage). */
+static int rebuild_locked(usdt_provider_t *provider)
 {
 	if (!provider->enabled)
 		return 0;
-	lock_groups();
-	int rc = regroup(provider->file, provider) < 0 ? -1 : 0;
-	unlock_groups();
-	return rc;
+	return regroup(provider->file, provider) < 0 ? -1 : 0;
 }
 
 /* Link probedef at the end of the provider's list (room reserved). */
@@ -923,12 +924,15 @@ int usdt_provider_add_probe(usdt_provider_t *provider, usdt_probedef_t *probedef
 	}
 	if (index_reserve(provider) != 0)
 		return usdt_fail(provider, USDT_ERROR_MALLOC, NULL);
+	lock_groups();
 	usdt_probedef_t *prev_tail = provider->_tail;
 	link_probe(provider, probedef);
-	if (rebuild(provider) != 0) {      /* not loadable: as if never added */
+	int rc = rebuild_locked(provider);
+	if (rc != 0)                       /* not loadable: as if never added */
 		unlink_probe(provider, probedef, prev_tail);
+	unlock_groups();
+	if (rc != 0)
 		return -1;
-	}
 	probedef->refcnt++;
 	return 0;
 }
@@ -947,9 +951,11 @@ int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probe
 		                 provider->name, provider->module, probedef->function, probedef->name);
 	if (provider->enabled && provider->_nprobes == 1 && usdt_provider_disable(provider) != 0)
 		return -1;     /* the last probe: the provider is disabled first */
+	lock_groups();
 	usdt_probedef_t *after = probedef->next;
 	unlink_probe(provider, probedef, prev);
-	if (rebuild(provider) != 0) {      /* keep it, as it was */
+	int rc = rebuild_locked(provider);
+	if (rc != 0) {                     /* keep it, as it was */
 		probedef->next = after;
 		if (prev != NULL)
 			prev->next = probedef;
@@ -960,8 +966,10 @@ int usdt_provider_remove_probe(usdt_provider_t *provider, usdt_probedef_t *probe
 		index_insert(provider, probedef);
 		probedef->_owner = provider;
 		provider->_nprobes++;
-		return -1;
 	}
+	unlock_groups();
+	if (rc != 0)
+		return -1;
 	usdt_probe_release(probedef);
 	return 0;
 }
