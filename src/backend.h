@@ -26,6 +26,10 @@ struct usdt_generation {
 	int hidden;                       /* usdt_sites_hide() was called */
 	char *names;                      /* provider and probe names of the bindings */
 };
+/* usdt.c fills each binding's provider, name (the Linux form, '-' as "__")
+ * and argc before the backends run; gen->names holds the provider name
+ * then every probe's name, each NUL-terminated, back to back in probe
+ * order (what the site backend puts in the ELF object as they are). */
 
 /* Site backend: build and load the probe sites of `gen` for `provider`
  * and fill gen->bindings. 0, or -1 with a message in err. */

@@ -473,24 +473,54 @@ static void destroy_generation(struct usdt_generation *gen)
 	free(gen);
 }
 
-/* Give every binding of `gen` the provider name and the probe name as
- * Linux tracers show it ('-' published as "__", the sys/sdt.h convention),
- * in one buffer owned by the generation: libusdt:fire reads them inside a
- * read section, so they must live exactly as long as the bindings. */
-static int name_bindings(const struct usdt_group *g, struct usdt_generation *gen)
+/*
+ * Fill gen->defs with every probe of every member of the group, in member
+ * order, and give every binding the provider name, the probe name as Linux
+ * tracers show it ('-' published as "__", the sys/sdt.h convention) and the
+ * argument count, before the backends run. One pass over the definitions
+ * (a large provider's are scattered over the heap: each is a cache miss or
+ * two). The names are in one buffer owned by the generation, the
+ * provider's then the probes' back to back, which the site backend takes
+ * as they are (backend.h); libusdt:fire reads them inside a read section,
+ * so they must live exactly as long as the bindings. Returns 0, -1 when
+ * out of memory, or -2 for a probe at VM-chosen locations with DTrace
+ * present (*bad is that probe).
+ */
+static int collect(const struct usdt_group *g, struct usdt_generation *gen, const usdt_probedef_t **bad)
 {
-	size_t plen = strlen(g->name) + 1, len = plen;
-	for (size_t i = 0; i < gen->nprobes; i++)
-		len += usdt_name_linux_len(gen->defs[i]->name) + 1;
-	char *buf = malloc(len), *o = buf;
+	size_t plen = strlen(g->name) + 1, used = plen, cap = plen + 16 * gen->nprobes + 64, i = 0;
+	char *buf = malloc(cap);
+	int dtrace = usdt_sites_dtrace();
 	if (buf == NULL)
 		return -1;
-	memcpy(o, g->name, plen);
-	o += plen;
-	for (size_t i = 0; i < gen->nprobes; i++) {
+	memcpy(buf, g->name, plen);
+	for (size_t m = 0; m < g->nmembers; m++)
+		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next) {
+			if (dtrace && pd->_vm != NULL) {
+				*bad = pd;
+				free(buf);
+				return -2;
+			}
+			size_t len = usdt_name_linux_len(pd->name) + 1;
+			if (used + len > cap) {
+				cap = 2 * (used + len);
+				char *b = realloc(buf, cap);
+				if (b == NULL) {
+					free(buf);
+					return -1;
+				}
+				buf = b;
+			}
+			gen->defs[i] = pd;
+			gen->bindings[i].argc = pd->argc;
+			gen->bindings[i].name = (const char *)(uintptr_t)used;   /* an offset until the end */
+			usdt_name_linux(buf + used, pd->name);
+			used += len;
+			i++;
+		}
+	for (i = 0; i < gen->nprobes; i++) {
 		gen->bindings[i].provider = buf;
-		gen->bindings[i].name = o;
-		o = usdt_name_linux(o, gen->defs[i]->name) + 1;
+		gen->bindings[i].name = buf + (uintptr_t)gen->bindings[i].name;
 	}
 	gen->names = buf;
 	return 0;
@@ -512,27 +542,22 @@ static struct usdt_generation *build_generation(const struct usdt_group *g, usdt
 	gen->bindings = calloc(n, sizeof *gen->bindings);
 	if (gen->defs == NULL || gen->bindings == NULL)
 		goto nomem;
-	size_t i = 0;
-	for (size_t m = 0; m < g->nmembers; m++)
-		for (usdt_probedef_t *pd = g->members[m]->probedefs; pd != NULL; pd = pd->next) {
-			if (pd->_vm != NULL && usdt_sites_dtrace()) {
-				usdt_fail(who, USDT_ERROR_UNSUPPORTED,
-				          "provider %s: probe %s has its arguments at VM-chosen locations, which DTrace "
-				          "cannot read (DOF describes only the ABI argument registers), and a DTrace "
-				          "helper device is present", g->name, pd->name);
-				destroy_generation(gen);
-				return NULL;
-			}
-			gen->defs[i++] = pd;
-		}
+	const usdt_probedef_t *bad = NULL;
+	int rc = collect(g, gen, &bad);
+	if (rc == -2) {
+		usdt_fail(who, USDT_ERROR_UNSUPPORTED,
+		          "provider %s: probe %s has its arguments at VM-chosen locations, which DTrace "
+		          "cannot read (DOF describes only the ABI argument registers), and a DTrace "
+		          "helper device is present", g->name, bad->name);
+		destroy_generation(gen);
+		return NULL;
+	}
+	if (rc != 0)
+		goto nomem;
 	if (usdt_sites_publish(g->members[0], gen, err) != 0) {
 		usdt_fail(who, USDT_ERROR_LOAD, "provider %s: %s", g->name, err);
 		destroy_generation(gen);
 		return NULL;
-	}
-	if (name_bindings(g, gen) != 0) {
-		(void)usdt_sites_retire(gen, err);
-		goto nomem;
 	}
 	return gen;
 nomem:

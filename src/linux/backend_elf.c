@@ -67,26 +67,38 @@ static int same_signature(const usdt_probedef_t *a, const usdt_probedef_t *b)
 	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0 && a->_vm == NULL && b->_vm == NULL;
 }
 
+/* Argument specs remembered while one enable makes them: providers declare
+ * many probes of a few shapes, often interleaved. */
+#define SPEC_RECENT 4
+
 /*
- * The note argument string of every probe, packed into one buffer: a
- * probe with the same signature as the one before it shares its string
- * (the common case: providers declare many probes of a few shapes), so
- * the work and the memory are proportional to the distinct strings, not
- * to n x ARGSPEC_MAX (a 100 000-probe provider would touch 51 MB).
- * The Linux form of each probe name with a '-' is stored there too.
- * Returns the buffer (free it), or NULL with a message in err.
+ * The note argument string of every probe: the distinct strings packed in
+ * one malloc'd buffer (*specs), and per probe the offset and length of its
+ * own in spec[] (gen->nprobes entries). A probe with the signature of one
+ * of the last SPEC_RECENT distinct ones shares its string, so the work and
+ * the memory are proportional to the distinct strings, not to
+ * n x ARGSPEC_MAX (a 100 000-probe provider would touch 51 MB).
+ * *total is the sum over the probes of their string's length + 1.
+ * 0, or -1 with a message in err.
  */
-static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_probe *probes, char *err)
+static int make_argspecs(const struct usdt_generation *gen, struct usdt_elf_spec *spec, char **specs,
+                         size_t *total, char *err)
 {
-	size_t cap = 4096, used = 0;
-	size_t *off = malloc(2 * gen->nprobes * sizeof *off);   /* specs, then names */
+	size_t cap = 256, used = 0, sum = 0;
 	char *buf = malloc(cap), one[ARGSPEC_MAX];
-	if (off == NULL || buf == NULL)
+	const usdt_probedef_t *recent[SPEC_RECENT] = { NULL };
+	struct usdt_elf_spec recent_spec[SPEC_RECENT];
+	size_t nrecent = 0, next = 0;
+	if (buf == NULL)
 		goto nomem;
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
-		if (i > 0 && same_signature(pd, gen->defs[i - 1])) {
-			off[i] = off[i - 1];
+		size_t r = 0;
+		while (r < nrecent && !same_signature(pd, recent[r]))
+			r++;
+		if (r < nrecent) {
+			spec[i] = recent_spec[r];
+			sum += spec[i].len + 1;
 			continue;
 		}
 		int len = usdt_vm_argspec(one, sizeof one, pd);   /* ABI or VM-chosen locations */
@@ -103,45 +115,62 @@ static char *make_argspecs(const struct usdt_generation *gen, struct usdt_elf_pr
 			buf = b;
 		}
 		memcpy(buf + used, one, (size_t)len + 1);
-		off[i] = used;
+		spec[i].off = (uint32_t)used;
+		spec[i].len = (uint32_t)len;
 		used += (size_t)len + 1;
-	}
-	/* Names with a '-' go to the note in their Linux form (names.h: '-'
-	 * is "__"), appended to the same buffer; off[n + i] is 0 for a name
-	 * used as is (offset 0 always holds an argument spec). */
-	for (size_t i = 0; i < gen->nprobes; i++) {
-		const char *name = gen->defs[i]->name;
-		off[gen->nprobes + i] = 0;
-		if (strchr(name, '-') == NULL)
-			continue;
-		size_t len = usdt_name_linux_len(name);
-		if (used + len + 1 > cap) {
-			while (used + len + 1 > cap)
-				cap *= 2;
-			char *b = realloc(buf, cap);
-			if (b == NULL)
-				goto nomem;
-			buf = b;
+		sum += (size_t)len + 1;
+		if (pd->_vm == NULL) {      /* VM-located probes share nothing */
+			recent[next] = pd;
+			recent_spec[next] = spec[i];
+			next = (next + 1) % SPEC_RECENT;
+			if (nrecent < SPEC_RECENT)
+				nrecent++;
 		}
-		usdt_name_linux(buf + used, name);
-		off[gen->nprobes + i] = used;
-		used += len + 1;
 	}
-	for (size_t i = 0; i < gen->nprobes; i++) {
-		size_t noff = off[gen->nprobes + i];
-		probes[i].name = noff != 0 ? buf + noff : gen->defs[i]->name;
-		probes[i].namelen = strlen(probes[i].name);
-		probes[i].argspec = buf + off[i];
-		probes[i].speclen = strlen(probes[i].argspec);
-	}
-	free(off);
-	return buf;
+	*specs = buf;
+	*total = sum;
+	return 0;
 nomem:
 	usdt_errf(err, "out of memory");
 fail:
-	free(off);
 	free(buf);
-	return NULL;
+	return -1;
+}
+
+/*
+ * Memory kept from one enable to the next for what an enable builds and
+ * throws away (the image, the per-probe arrays): a 1 000-probe image is
+ * 168 KiB, and fresh heap pages for it (glibc gives the top of the heap
+ * back between enables) cost more than building it. Up to SCRATCH_KEEP
+ * bytes are kept; larger builds get their own buffer, freed at once.
+ * Every enable runs under usdt.c's groups lock, and so does this.
+ */
+#define SCRATCH_KEEP ((size_t)1 << 20)
+static uint8_t *scratch;
+static size_t scratch_cap;
+
+/* At least `size` bytes, the first `keep` of them as they were. */
+static uint8_t *scratch_get(size_t size, size_t keep)
+{
+	if (size <= scratch_cap)
+		return scratch;
+	uint8_t *p = malloc(size);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, scratch, keep);
+	free(scratch);
+	scratch = p;
+	scratch_cap = size;
+	return p;
+}
+
+static void scratch_done(void)
+{
+	if (scratch_cap > SCRATCH_KEEP) {
+		free(scratch);
+		scratch = NULL;
+		scratch_cap = 0;
+	}
 }
 
 /* Does the dynamic loader leave a read-only .dynamic alone? glibc does
@@ -167,26 +196,37 @@ static int loader_accepts_ro_dynamic(void)
 int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *gen, char *err)
 {
 	size_t n = gen->nprobes;
-	struct usdt_elf_probe *probes = calloc(n, sizeof *probes);
 	char *specs = NULL;
 	struct usdt_loaded *obj = calloc(1, sizeof *obj);
-	uint8_t *image = NULL, *stubs = NULL, *meta = NULL;
+	uint8_t *stubs = NULL;
+	struct usdt_type_note_plan meta = { 0 };
 	int rc = -1, dtrace = usdt_dtrace_wanted();
 
-	if (probes == NULL || obj == NULL) {
+	/* scratch: spec[] and meta.same, then (16-aligned) the image */
+	size_t arrays = (n * (sizeof(struct usdt_elf_spec) + 1) + 15) & ~(size_t)15;
+	uint8_t *mem = scratch_get(arrays, 0);
+	if (obj == NULL || mem == NULL) {
 		usdt_errf(err, "out of memory");
 		goto out;
 	}
-	specs = make_argspecs(gen, probes, err);
-	if (specs == NULL)
-		goto out;
+	struct usdt_elf_spec *spec = (struct usdt_elf_spec *)mem;
+	meta.same = mem + n * sizeof *spec;
 	uint8_t build_id[USDT_ELF_BUILD_ID_SIZE];
 	make_build_id(provider, gen, build_id);
-	struct usdt_elf_desc desc = { .provider = provider->name, .probes = probes, .nprobes = n,
-	                              .build_id = build_id, .ro_dynamic = loader_accepts_ro_dynamic() };
-	if ((meta = usdt_type_note_build(provider, gen, &desc.meta_notes_size, err)) == NULL)
+	/* The names tracers see, back to back after the provider name in
+	 * gen->names (usdt.c's name_bindings, backend.h). */
+	size_t provlen = strlen(provider->name);
+	const char *last = gen->bindings[n - 1].name;
+	struct usdt_elf_desc desc = { .provider = provider->name, .provlen = provlen, .nprobes = n,
+	                              .names = gen->names + provlen + 1,
+	                              .names_size = (size_t)(last + strlen(last) + 1 - (gen->names + provlen + 1)),
+	                              .spec = spec, .build_id = build_id,
+	                              .ro_dynamic = loader_accepts_ro_dynamic() };
+	if (make_argspecs(gen, spec, &specs, &desc.specs_total, err) != 0)
 		goto out;
-	desc.meta_notes = meta;
+	desc.specs = specs;
+	if ((desc.meta_notes_size = usdt_type_note_plan(provider, gen, &meta, err)) == 0)
+		goto out;
 	if (dtrace) {       /* DTrace stubs ride in the same object */
 		stubs = malloc(n * USDT_DTRACE_STUBS_PER_PROBE);
 		if (stubs == NULL) {
@@ -198,15 +238,24 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 		desc.extra_text = stubs;
 		desc.extra_text_size = n * USDT_DTRACE_STUBS_PER_PROBE;
 	}
-	struct usdt_elf_layout layout;
-	if (usdt_elf_build(&desc, &image, &layout, err) != 0)
+	size_t bound = usdt_elf_bound(&desc, err);
+	if (bound == 0)
 		goto out;
+	if ((mem = scratch_get(arrays + bound, arrays)) == NULL) {
+		usdt_errf(err, "out of memory building a %zu-byte ELF object", bound);
+		goto out;
+	}
+	desc.spec = spec = (struct usdt_elf_spec *)mem;
+	meta.same = mem + n * sizeof *spec;
+	uint8_t *image = mem + arrays;
+	struct usdt_elf_layout layout;
+	usdt_elf_write(&desc, image, &layout);
+	usdt_type_note_write(provider, gen, &meta, image + layout.meta);
 	if (usdt_load(image, layout.size, provider->name, obj, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		gen->bindings[i].site = (const unsigned char *)(uintptr_t)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
 		gen->bindings[i].sem = (const volatile uint16_t *)(uintptr_t)(obj->base + layout.probes + 2 * i);
-		gen->bindings[i].argc = gen->defs[i]->argc;
 	}
 	if (dtrace && usdt_dtrace_publish(provider, gen, obj->base + layout.extra_text, err) != 0) {
 		char ignored[USDT_ERRMSG_MAX];
@@ -217,12 +266,11 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	obj = NULL;
 	rc = 0;
 out:
+	usdt_type_note_plan_free(&meta);
 	free(stubs);
-	free(meta);
-	free(image);
 	free(obj);
 	free(specs);
-	free(probes);
+	scratch_done();
 	return rc;
 }
 

@@ -139,8 +139,13 @@ static size_t note_size(size_t namesz, size_t descsz)
 	return sizeof(USDT_ELF(Nhdr)) + align_up(namesz, 4) + align_up(descsz, 4);
 }
 
-/* A growing-free writer: all sizes are computed first, then filled in. */
+/* A growing-free writer: the sizes are computed first, then every byte is
+ * written once, in file order. Only the size of .note.stapsdt (each note
+ * is padded to 4 bytes on its own) is known exactly after its notes are
+ * written; the buffer is sized for the most it can be (usdt_elf_bound),
+ * and what follows it is placed once it is written. */
 struct plan {
+	size_t nprobes, provlen;
 	size_t nsyms, nbucket;
 	size_t property_off, property_size;
 	size_t buildid_off, buildid_size;
@@ -162,10 +167,22 @@ struct plan {
 	size_t total;
 };
 
-static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
+/* Fixed part of a stapsdt note: header, owner, the three addresses, the
+ * provider name and the NULs of the probe name and argument spec. */
+static size_t stapsdt_fixed(size_t provlen)
 {
-	size_t provlen = strlen(d->provider);
+	return sizeof(USDT_ELF(Nhdr)) + align_up(sizeof NOTE_STAPSDT_OWNER, 4) + 3 * sizeof(ADDR) + provlen + 1 + 2;
+}
+
+/* Everything up to .note.stapsdt, and the size of .note.stapsdt when each
+ * note takes its most padding (3 bytes): the rest follows from
+ * place_tail() once the real size is known. */
+static void plan_head(const struct usdt_elf_desc *d, struct plan *p)
+{
+	size_t provlen = d->provlen ? d->provlen : strlen(d->provider);
 	memset(p, 0, sizeof *p);
+	p->nprobes = d->nprobes;
+	p->provlen = provlen;
 	p->nsyms = d->nprobes + 1;
 	p->nbucket = HASH_BUCKETS;
 	size_t off = sizeof(USDT_ELF(Ehdr)) + PH_COUNT * sizeof(USDT_ELF(Phdr));
@@ -178,14 +195,8 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	p->dynsym_off = align_up(p->hash_off + p->hash_size, 8);
 	p->dynsym_size = p->nsyms * sizeof(USDT_ELF(Sym));
 	p->dynstr_off = p->dynsym_off + p->dynsym_size;
-	p->dynstr_size = 1;
-	p->note_size = 0;
-	for (size_t i = 0; i < d->nprobes; i++) {
-		size_t namelen = d->probes[i].namelen;
-		p->dynstr_size += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
-		p->note_size += note_size(sizeof NOTE_STAPSDT_OWNER,
-		                          3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + d->probes[i].speclen + 1);
-	}
+	/* "usdt_<provider>_<name>" per probe */
+	p->dynstr_size = 1 + d->nprobes * (strlen(SYM_PREFIX) + provlen + 1) + d->names_size;
 	p->dynamic_size = NDYN * sizeof(USDT_ELF(Dyn));
 	if (d->ro_dynamic) {
 		p->dynamic_off = align_up(p->dynstr_off + p->dynstr_size, 8);
@@ -208,14 +219,18 @@ static int plan_layout(const struct usdt_elf_desc *d, struct plan *p, char *err)
 	p->probes_size = d->nprobes * 2;
 	p->rw_end = p->probes_off + p->probes_size;
 	p->note_off = align_up(p->rw_end, 4);
-	p->meta_off = p->note_off + p->note_size;
+	p->note_size = d->nprobes * (stapsdt_fixed(provlen) + 3) + d->names_size + d->specs_total;
 	p->meta_size = d->meta_notes_size;
+}
+
+/* .note.libusdt, .shstrtab and the section headers, after a
+ * .note.stapsdt of p->note_size bytes. */
+static void place_tail(struct plan *p)
+{
+	p->meta_off = p->note_off + p->note_size;
 	p->shstrtab_off = p->meta_off + p->meta_size;
 	p->shdr_off = align_up(p->shstrtab_off + sizeof shstrtab, 8);
 	p->total = p->shdr_off + SH_COUNT * sizeof(USDT_ELF(Shdr));
-	if (p->total > (size_t)1 << 31)
-		return usdt_errf(err, "provider %s: ELF object would exceed 2 GiB", d->provider);
-	return 0;
 }
 
 static void set_shdr(USDT_ELF(Shdr) *sh, uint32_t name, uint32_t type, uint64_t flags, size_t off,
@@ -260,6 +275,7 @@ static uint8_t *put_note(uint8_t *q, const char *owner, size_t ownersz, uint32_t
 static void write_headers(uint8_t *img, const struct plan *p)
 {
 	USDT_ELF(Ehdr) *eh = (USDT_ELF(Ehdr) *)img;
+	memset(img, 0, sizeof *eh + PH_COUNT * sizeof(USDT_ELF(Phdr)));
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
 	eh->e_ident[EI_CLASS] = USDT_ARCH_ELF_CLASS;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
@@ -292,6 +308,7 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
 
 	USDT_ELF(Shdr) *sh = (USDT_ELF(Shdr) *)(img + p->shdr_off);
+	memset(sh, 0, SH_COUNT * sizeof *sh);    /* SH_NULL, and SH_META when empty */
 	set_shdr(&sh[SH_PROPERTY], SHSTR(property), SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
 	         p->property_off, 0, 0, PROPERTY_ALIGN, 0);
 	set_shdr(&sh[SH_BUILDID], SHSTR(buildid), SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
@@ -327,35 +344,110 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	}
 }
 
-int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_elf_layout *layout, char *err)
+/* memcpy for the short strings of the probe loop (names, argument specs,
+ * the provider name): inline, without a call per string. */
+static inline void copy_short(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	if (n >= 8) {
+		if (n > 16) {
+			memcpy(d, s, n);
+			return;
+		}
+		uint64_t a, b;             /* two words, overlapping for n < 16 */
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+/* Zero [from, to): the gaps alignment leaves between sections. */
+static void zero(uint8_t *img, size_t from, size_t to)
+{
+	memset(img + from, 0, to - from);
+}
+
+size_t usdt_elf_bound(const struct usdt_elf_desc *d, char *err)
 {
 	struct plan p;
-	if (plan_layout(d, &p, err) != 0)
-		return -1;
-	uint8_t *img = calloc(1, p.total);
-	if (img == NULL)
-		return usdt_errf(err, "out of memory building a %zu-byte ELF object", p.total);
+	plan_head(d, &p);
+	place_tail(&p);
+	if (p.total > (size_t)1 << 31) {
+		usdt_errf(err, "provider %s: ELF object would exceed 2 GiB", d->provider);
+		return 0;
+	}
+	return p.total;
+}
 
-	write_headers(img, &p);
-	put_note(img + p.buildid_off, "GNU", 4, NT_GNU_BUILD_ID, d->build_id, USDT_ELF_BUILD_ID_SIZE);
-	/* owner "GNU" (4 bytes) keeps the descriptor 8-aligned; the image is
-	 * zeroed, so the property's padding is too */
+void usdt_elf_write(const struct usdt_elf_desc *d, uint8_t *img, struct usdt_elf_layout *layout)
+{
+	struct plan p;
+	plan_head(d, &p);
+	size_t provlen = p.provlen;
+
+	/* Notes: build-id and GNU property. The property's owner "GNU" (4
+	 * bytes) keeps its descriptor 8-aligned; its padding words are 0. */
+	zero(img, sizeof(USDT_ELF(Ehdr)) + PH_COUNT * sizeof(USDT_ELF(Phdr)), p.property_off);
 	const uint32_t prop[PROPERTY_WORDS] = { USDT_ARCH_GNU_PROPERTY_TYPE, 4, USDT_ARCH_GNU_PROPERTY_VALUE, 0 };
 	put_note(img + p.property_off, "GNU", 4, NT_GNU_PROPERTY_TYPE_0, prop, PROPERTY_DESC_SIZE);
+	zero(img, p.property_off + p.property_size, p.buildid_off);
+	put_note(img + p.buildid_off, "GNU", 4, NT_GNU_BUILD_ID, d->build_id, USDT_ELF_BUILD_ID_SIZE);
+	zero(img, p.buildid_off + p.buildid_size, p.hash_off);
 
-	/* Symbols, hash table and probe sites. */
-	USDT_ELF(Sym) *syms = (USDT_ELF(Sym) *)(img + p.dynsym_off);
-	char *strs = (char *)(img + p.dynstr_off);
+	/* Symbols, hash table, probe sites and stapsdt notes, one probe at a
+	 * time: each probe's name is read once, where it is written twice. */
 	uint32_t *hash = (uint32_t *)(img + p.hash_off);
 	uint32_t *buckets = hash + 2, *chains = hash + 2 + p.nbucket;
-	size_t provlen = strlen(d->provider), stroff = 1;
-	uint8_t *note = img + p.note_off;
 	hash[0] = (uint32_t)p.nbucket;
 	hash[1] = (uint32_t)p.nsyms;
 	buckets[0] = (uint32_t)d->nprobes;      /* the chain runs from the last symbol down */
+	chains[0] = 0;
+	zero(img, p.hash_off + p.hash_size, p.dynsym_off);
+	USDT_ELF(Sym) *syms = (USDT_ELF(Sym) *)(img + p.dynsym_off);
+	memset(&syms[0], 0, sizeof syms[0]);
+	char *strs = (char *)(img + p.dynstr_off);
+	size_t stroff = 1;
+	strs[0] = '\0';
+	/* "usdt_<provider>_", the same at the start of every symbol name:
+	 * written once, then copied from the first symbol's name */
+	const size_t symhead = strlen(SYM_PREFIX) + provlen + 1;
+	char *symhead_str = strs + 1;
+	if (d->nprobes > 0) {
+		memcpy(symhead_str, SYM_PREFIX, strlen(SYM_PREFIX));
+		memcpy(symhead_str + strlen(SYM_PREFIX), d->provider, provlen);
+		symhead_str[symhead - 1] = '_';
+	}
+	uint8_t *note = img + p.note_off;
+	const char *names = d->names;
+	/* the note's fixed part up to the provider name, the same for all
+	 * but the descriptor size and the addresses */
+	const size_t addrs_at = sizeof(USDT_ELF(Nhdr)) + align_up(sizeof NOTE_STAPSDT_OWNER, 4);
 	for (size_t i = 0; i < d->nprobes; i++) {
-		const struct usdt_elf_probe *pr = &d->probes[i];
-		size_t namelen = pr->namelen, speclen = pr->speclen;
+		const char *name, *spec;
+		size_t namelen, speclen;
+		if (d->probes != NULL) {
+			name = d->probes[i].name;
+			namelen = d->probes[i].namelen;
+			spec = d->probes[i].argspec;
+			speclen = d->probes[i].speclen;
+		} else {
+			name = names;
+			namelen = strlen(name);
+			names += namelen + 1;
+			spec = d->specs + d->spec[i].off;
+			speclen = d->spec[i].len;
+		}
 		uint64_t site = p.text_off + i * USDT_ARCH_SITE_STRIDE;
 		uint64_t sem = p.probes_off + 2 * i;
 		uint32_t symidx = (uint32_t)(i + 1);
@@ -363,45 +455,60 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 		memcpy(img + site, usdt_arch_site_code, USDT_ARCH_SITE_STRIDE);
 
 		char *sname = strs + stroff;
-		memcpy(sname, SYM_PREFIX, strlen(SYM_PREFIX));
-		memcpy(sname + strlen(SYM_PREFIX), d->provider, provlen);
-		sname[strlen(SYM_PREFIX) + provlen] = '_';
-		memcpy(sname + strlen(SYM_PREFIX) + provlen + 1, pr->name, namelen + 1);
-		syms[symidx].st_name = (USDT_ELF(Word))stroff;
-		syms[symidx].st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
-		syms[symidx].st_other = STV_DEFAULT;
-		syms[symidx].st_shndx = SH_TEXT;
-		syms[symidx].st_value = (ADDR)site;
-		syms[symidx].st_size = USDT_ARCH_SITE_STRIDE;
-		stroff += strlen(SYM_PREFIX) + provlen + 1 + namelen + 1;
+		if (i > 0)
+			copy_short(sname, symhead_str, symhead);
+		copy_short(sname + symhead, name, namelen);
+		sname[symhead + namelen] = '\0';
+		USDT_ELF(Sym) sym = { 0 };
+		sym.st_name = (USDT_ELF(Word))stroff;
+		sym.st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
+		sym.st_other = STV_DEFAULT;
+		sym.st_shndx = SH_TEXT;
+		sym.st_value = (ADDR)site;
+		sym.st_size = USDT_ARCH_SITE_STRIDE;
+		memcpy(&syms[symidx], &sym, sizeof sym);
+		stroff += symhead + namelen + 1;
 		chains[symidx] = symidx - 1;    /* one bucket: see HASH_BUCKETS */
 
 		/* The stapsdt note: pc, base, semaphore, then three strings. */
 		size_t descsz = 3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + speclen + 1;
-		uint8_t desc_head[3 * sizeof(ADDR)];
-		ADDR addrs[3] = { (ADDR)site, (ADDR)p.base_off, (ADDR)sem };
-		memcpy(desc_head, addrs, sizeof addrs);
 		USDT_ELF(Nhdr) nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (USDT_ELF(Word))descsz,
-		                  .n_type = NOTE_STAPSDT_TYPE };
+		                      .n_type = NOTE_STAPSDT_TYPE };
+		ADDR addrs[3] = { (ADDR)site, (ADDR)p.base_off, (ADDR)sem };
 		memcpy(note, &nh, sizeof nh);
 		memcpy(note + sizeof nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);
-		uint8_t *q = note + sizeof nh + align_up(sizeof NOTE_STAPSDT_OWNER, 4);
-		memcpy(q, desc_head, sizeof desc_head);
-		q += sizeof desc_head;
-		memcpy(q, d->provider, provlen + 1);
+		uint8_t *q = note + addrs_at;
+		memcpy(q, addrs, sizeof addrs);
+		q += sizeof addrs;
+		copy_short(q, d->provider, provlen + 1);
 		q += provlen + 1;
-		memcpy(q, pr->name, namelen + 1);
+		copy_short(q, name, namelen);
+		q[namelen] = '\0';
 		q += namelen + 1;
-		memcpy(q, pr->argspec, speclen + 1);
-		note += note_size(sizeof NOTE_STAPSDT_OWNER, descsz);
+		copy_short(q, spec, speclen);
+		q[speclen] = '\0';
+		q += speclen + 1;
+		/* the note's padding (0-3 bytes): 4 zero bytes, one store; what
+		 * they write past it is the next note's, or written after the
+		 * loop (and usdt_elf_bound counts 2 bytes more per note) */
+		memset(q, 0, 4);
+		note += addrs_at + align_up(descsz, 4);
 	}
-	memset(img + p.text_off + d->nprobes * USDT_ARCH_SITE_STRIDE, 0xcc,
-	       p.extra_off - (p.text_off + d->nprobes * USDT_ARCH_SITE_STRIDE));
+	zero(img, p.dynstr_off + p.dynstr_size, p.text_off);   /* and .dynamic's place */
+	size_t sites_end = p.text_off + d->nprobes * USDT_ARCH_SITE_STRIDE;
+	memset(img + sites_end, 0xcc, p.extra_off - sites_end);
 	if (d->extra_text_size > 0)
 		memcpy(img + p.extra_off, d->extra_text, d->extra_text_size);
 	img[p.base_off] = 0;    /* .stapsdt.base: one byte, content irrelevant */
-	if (d->meta_notes_size > 0)
+	zero(img, p.rx_end, p.rw_off);
+	zero(img, p.rw_off, p.note_off);        /* .dynamic's place, the semaphores */
+
+	p.note_size = (size_t)(note - (img + p.note_off));
+	place_tail(&p);
+	if (d->meta_notes != NULL && d->meta_notes_size > 0)
 		memcpy(img + p.meta_off, d->meta_notes, d->meta_notes_size);
+	write_headers(img, &p);   /* also .dynamic and .shstrtab */
+	zero(img, p.shstrtab_off + sizeof shstrtab, p.shdr_off);
 
 	layout->size = p.total;
 	layout->text = p.text_off;
@@ -409,6 +516,26 @@ int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_e
 	layout->probes = p.probes_off;
 	layout->stapsdt_base = p.base_off;
 	layout->rw_offset = p.rw_off;
+	layout->meta = p.meta_off;
+}
+
+int usdt_elf_build(const struct usdt_elf_desc *d, uint8_t **image, struct usdt_elf_layout *layout, char *err)
+{
+	struct usdt_elf_desc desc = *d;
+	if (d->probes != NULL) {        /* sizes for the bound */
+		desc.names_size = desc.specs_total = 0;
+		for (size_t i = 0; i < d->nprobes; i++) {
+			desc.names_size += d->probes[i].namelen + 1;
+			desc.specs_total += d->probes[i].speclen + 1;
+		}
+	}
+	size_t bound = usdt_elf_bound(&desc, err);
+	if (bound == 0)
+		return -1;
+	uint8_t *img = malloc(bound);
+	if (img == NULL)
+		return usdt_errf(err, "out of memory building a %zu-byte ELF object", bound);
+	usdt_elf_write(&desc, img, layout);
 	*image = img;
 	return 0;
 }

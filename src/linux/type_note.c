@@ -1,10 +1,13 @@
 /*
  * type_note.c — write and read ".note.libusdt", the per-probe type
  * metadata of a runtime ELF object (format in type_note.h). The writer runs
- * at every enable (backend_elf.c hands the buffer to elf_image.c, which
- * places it as a non-allocated section); the reader is used by the `usdt`
- * command, which reads objects of other processes and therefore checks
- * every length against the section's bounds.
+ * at every enable, in two steps: usdt_type_note_plan() sizes the section,
+ * elf_image.c leaves that much room for it (a non-allocated section) and
+ * usdt_type_note_write() fills it in place, in the image (backend_elf.c);
+ * each note's header is written after its descriptor, whose size is known
+ * then. The reader is used by the `usdt` command, which reads objects of
+ * other processes and therefore checks every length against the section's
+ * bounds.
  */
 #include <elf.h>
 #include <stdlib.h>
@@ -138,48 +141,70 @@ static void pad_desc(uint8_t *d, size_t descsz)
 	memset(d + descsz, 0, pad4(descsz) - descsz);
 }
 
-uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
-                              char *err)
+size_t usdt_type_note_plan(const usdt_provider_t *provider, const struct usdt_generation *gen,
+                           struct usdt_type_note_plan *plan, char *err)
 {
 	size_t n = gen->nprobes;
 	size_t provdesc = PROVIDER_FIXED + strlen(provider->name) + 1;
 	size_t total = note_bytes(provdesc);
-	/* pass 1: each probe's descriptor size; 0 in *same* marks a full note */
-	size_t *descsz = malloc((n ? n : 1) * sizeof *descsz);
-	uint8_t *same = malloc(n ? n : 1);
 	struct struct_set set = { NULL, 0, 0, 0 };
-	if (descsz == NULL || same == NULL)
-		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
-		same[i] = i > 0 && same_shape(provider, pd, gen->defs[i - 1]);
-		descsz[i] = same[i] ? PROBE_FIXED + strlen(pd->name) + 1 : probe_desc_size(provider, pd);
-		total += note_bytes(descsz[i]);
+		int same = i > 0 && same_shape(provider, pd, gen->defs[i - 1]);
+		plan->same[i] = (uint8_t)same;
+		total += note_bytes(same ? PROBE_FIXED + strlen(pd->name) + 1 : probe_desc_size(provider, pd));
 		for (size_t a = 0; a < pd->argc; a++)
 			if (pd->_argflags[a] & USDT_ARGF_STRUCT)
 				struct_add(&set, usdt_struct_of_ptr_type(pd->types[a]));
 	}
-	if (set.nomem)
-		goto nomem;
+	if (set.nomem) {
+		free(set.v);
+		usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
+		return 0;
+	}
 	for (size_t k = 0; k < set.n; k++)
 		total += note_bytes(struct_desc_size(set.v[k]));
 	if (total > UINT32_MAX) {
+		free(set.v);
 		usdt_errf(err, "provider %s: type metadata would exceed 4 GiB", provider->name);
-		goto fail;
+		return 0;
 	}
-	uint8_t *buf = malloc(total), *q;
-	if (buf == NULL)
-		goto nomem;
-	uint8_t *d = put_head(buf, provdesc, USDT_NT_LIBUSDT_PROVIDER);
+	plan->structs = set.v;
+	plan->nstructs = set.n;
+	plan->size = total;
+	return total;
+}
+
+void usdt_type_note_plan_free(struct usdt_type_note_plan *plan)
+{
+	free(plan->structs);
+	plan->structs = NULL;
+	plan->nstructs = 0;
+}
+
+/* A note whose descriptor was written from d up to end: its header (the
+ * size is known now), the descriptor's padding; returns the next note. */
+static uint8_t *close_note(uint8_t *q, uint8_t *d, uint8_t *end, uint32_t type)
+{
+	size_t descsz = (size_t)(end - d);
+	put_head(q, descsz, type);
+	pad_desc(d, descsz);
+	return d + pad4(descsz);
+}
+
+void usdt_type_note_write(const usdt_provider_t *provider, const struct usdt_generation *gen,
+                          struct usdt_type_note_plan *plan, uint8_t *buf)
+{
+	size_t n = gen->nprobes;
+	/* each descriptor starts after its header and owner */
+	const size_t at = NOTE_HDR_SIZE + pad4(sizeof USDT_TYPE_NOTE_OWNER);
+	uint8_t *q = buf, *d = q + at;
 	uint32_t fixed[2] = { USDT_TYPE_NOTE_VERSION, (uint32_t)n };
 	memcpy(d, fixed, sizeof fixed);
-	put_str(d + sizeof fixed, provider->name);
-	pad_desc(d, provdesc);
-	q = buf + note_bytes(provdesc);
-	for (size_t k = 0; k < set.n; k++) {
-		const struct usdt_struct *st = set.v[k];
-		size_t sz = struct_desc_size(st);
-		d = put_head(q, sz, USDT_NT_LIBUSDT_STRUCT);
+	q = close_note(q, d, put_str(d + sizeof fixed, provider->name), USDT_NT_LIBUSDT_PROVIDER);
+	for (size_t k = 0; k < plan->nstructs; k++) {
+		const struct usdt_struct *st = plan->structs[k];
+		d = q + at;
 		uint32_t head[3] = { st->size, st->align, (uint32_t)st->nfields };
 		memcpy(d, head, sizeof head);
 		uint8_t *s = put_str(d + sizeof head, st->name);
@@ -189,39 +214,48 @@ uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt
 			s = put_str(s + sizeof fx, st->fields[f].name);
 			s = put_str(s, st->fields[f].type);
 		}
-		pad_desc(d, sz);
-		q += note_bytes(sz);
+		q = close_note(q, d, s, USDT_NT_LIBUSDT_STRUCT);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
-		d = put_head(q, descsz[i], same[i] ? USDT_NT_LIBUSDT_PROBE_SAME : USDT_NT_LIBUSDT_PROBE);
+		d = q + at;
 		uint32_t head[2] = { (uint32_t)i, (uint32_t)pd->argc };
 		memcpy(d, head, sizeof head);
-		uint8_t *s = d + sizeof head;
-		if (same[i]) {
-			memcpy(s, pd->name, descsz[i] - PROBE_FIXED);
-		} else {
-			s = put_str(s, module_of(provider, pd));
+		uint8_t *s = put_str(d + sizeof head, plan->same[i] ? pd->name : module_of(provider, pd));
+		if (!plan->same[i]) {
 			s = put_str(s, pd->function);
 			s = put_str(s, pd->name);
 			for (size_t a = 0; a < pd->argc; a++)
 				s = put_str(s, meta_type(pd, a));
 		}
-		pad_desc(d, descsz[i]);
-		q += note_bytes(descsz[i]);
+		q = close_note(q, d, s, plan->same[i] ? USDT_NT_LIBUSDT_PROBE_SAME : USDT_NT_LIBUSDT_PROBE);
 	}
-	free(descsz);
-	free(same);
-	free(set.v);
-	*size = total;
+	usdt_type_note_plan_free(plan);
+}
+
+uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
+                              char *err)
+{
+	size_t n = gen->nprobes;
+	struct usdt_type_note_plan plan = { 0 };
+	plan.same = malloc(n ? n : 1);
+	if (plan.same == NULL) {
+		usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
+		return NULL;
+	}
+	uint8_t *buf = NULL;
+	if (usdt_type_note_plan(provider, gen, &plan, err) != 0) {
+		buf = malloc(plan.size);
+		if (buf == NULL) {
+			usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
+			usdt_type_note_plan_free(&plan);
+		} else {
+			usdt_type_note_write(provider, gen, &plan, buf);
+			*size = plan.size;
+		}
+	}
+	free(plan.same);
 	return buf;
-nomem:
-	usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
-fail:
-	free(descsz);
-	free(same);
-	free(set.v);
-	return NULL;
 }
 
 /* The next NUL-terminated string in [*p, end), or NULL. */

@@ -63,12 +63,32 @@
 #define USDT_NT_LIBUSDT_STRUCT 0x75736404
 
 struct usdt_generation;
+struct usdt_struct;
 
 /* Build the section contents for the probes of gen (provider: the one
  * being published; a probe of a twin provider carries its own module).
  * Returns a malloc'd buffer and its size, or NULL with a message in err. */
 uint8_t *usdt_type_note_build(const usdt_provider_t *provider, const struct usdt_generation *gen, size_t *size,
                               char *err);
+
+/* The same in two steps, to write the section straight into the ELF
+ * image (backend_elf.c). The caller gives plan->same (gen->nprobes bytes,
+ * any contents); usdt_type_note_plan() returns the section's size (also
+ * in plan->size), or 0 with a message in err; usdt_type_note_write()
+ * then writes exactly that many bytes at buf (4-aligned) and frees what
+ * the plan holds (usdt_type_note_plan_free() does, when the writing is
+ * abandoned). */
+struct usdt_type_note_plan {
+	uint8_t *same;                          /* per probe: a short note */
+	const struct usdt_struct **structs;     /* structure notes, in order */
+	size_t nstructs;
+	size_t size;
+};
+size_t usdt_type_note_plan(const usdt_provider_t *provider, const struct usdt_generation *gen,
+                           struct usdt_type_note_plan *plan, char *err);
+void usdt_type_note_write(const usdt_provider_t *provider, const struct usdt_generation *gen,
+                          struct usdt_type_note_plan *plan, uint8_t *buf);
+void usdt_type_note_plan_free(struct usdt_type_note_plan *plan);
 
 /* One parsed note. Strings point into the section buffer. */
 struct usdt_type_note {
