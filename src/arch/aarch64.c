@@ -19,6 +19,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch/arch.h"
 
@@ -26,6 +27,43 @@ const uint8_t usdt_arch_site_code[USDT_ARCH_SITE_STRIDE] = {
 	0x1f, 0x20, 0x03, 0xd5,   /* nop — the probe site */
 	0xc0, 0x03, 0x5f, 0xd6,   /* ret */
 };
+
+/* The argument spec is written without snprintf: it is made at every
+ * enable (once per distinct signature). Each operand is formatted in a
+ * local buffer and copied only if it fits, NUL-terminated. */
+static char *put_dec(char *p, long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+	if (v < 0)
+		*p++ = '-';
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Append op[0..len) to buf (n bytes used of buflen); -1 if it does not fit. */
+static int append(char *buf, size_t buflen, size_t *n, const char *op, size_t len)
+{
+	if (len >= buflen - *n)
+		return -1;
+	memcpy(buf + *n, op, len);
+	*n += len;
+	buf[*n] = '\0';
+	return 0;
+}
 
 int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 {
@@ -35,15 +73,21 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 	buf[0] = '\0';
 	for (size_t i = 0; i < argc; i++) {
 		int s = size[i];
-		int w;
-		if (i < USDT_AARCH64_REG_ARGS)
-			w = snprintf(buf + n, buflen - n, "%s%d@x%zu", i ? " " : "", s, i);
-		else
-			w = snprintf(buf + n, buflen - n, "%s%d@[" USDT_AARCH64_STACK_REG ", %zu]", i ? " " : "", s,
-			             8 * (i - USDT_AARCH64_REG_ARGS));
-		if (w < 0 || (size_t)w >= buflen - n)
+		char op[48], *q = op;
+		if (i > 0)
+			*q++ = ' ';
+		q = put_dec(q, s);
+		*q++ = '@';
+		if (i < USDT_AARCH64_REG_ARGS) {
+			*q++ = 'x';
+			q = put_dec(q, (long)i);
+		} else {
+			q = put_str(q, "[" USDT_AARCH64_STACK_REG ", ");
+			q = put_dec(q, (long)(8 * (i - USDT_AARCH64_REG_ARGS)));
+			*q++ = ']';
+		}
+		if (append(buf, buflen, &n, op, (size_t)(q - op)) != 0)
 			return -1;
-		n += (size_t)w;
 	}
 	return (int)n;
 }

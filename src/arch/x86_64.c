@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch/arch.h"
 
@@ -45,6 +46,43 @@ static int width_index(int bytes)
 	}
 }
 
+/* The argument spec is written without snprintf: it is made at every
+ * enable (once per distinct signature). Each operand is formatted in a
+ * local buffer and copied only if it fits, NUL-terminated. */
+static char *put_dec(char *p, long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+	if (v < 0)
+		*p++ = '-';
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Append op[0..len) to buf (n bytes used of buflen); -1 if it does not fit. */
+static int append(char *buf, size_t buflen, size_t *n, const char *op, size_t len)
+{
+	if (len >= buflen - *n)
+		return -1;
+	memcpy(buf + *n, op, len);
+	*n += len;
+	buf[*n] = '\0';
+	return 0;
+}
+
 int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 {
 	size_t n = 0;
@@ -53,15 +91,19 @@ int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 	buf[0] = '\0';
 	for (size_t i = 0; i < argc; i++) {
 		int s = size[i];
-		int bytes = abs(s);
-		int w;
-		if (i < 6)
-			w = snprintf(buf + n, buflen - n, "%s%d@%s", i ? " " : "", s, regs[i][width_index(bytes)]);
-		else
-			w = snprintf(buf + n, buflen - n, "%s%d@%zu(%%rsp)", i ? " " : "", s, 8 * (i - 5));
-		if (w < 0 || (size_t)w >= buflen - n)
+		char op[48], *q = op;
+		if (i > 0)
+			*q++ = ' ';
+		q = put_dec(q, s);
+		*q++ = '@';
+		if (i < 6) {
+			q = put_str(q, regs[i][width_index(abs(s))]);
+		} else {
+			q = put_dec(q, (long)(8 * (i - 5)));
+			q = put_str(q, "(%rsp)");
+		}
+		if (append(buf, buflen, &n, op, (size_t)(q - op)) != 0)
 			return -1;
-		n += (size_t)w;
 	}
 	return (int)n;
 }

@@ -61,10 +61,11 @@ static void make_build_id(const usdt_provider_t *provider, const struct usdt_gen
 	}
 }
 
-/* Same argument signature (count and signed sizes) as the previous probe? */
+/* Same argument signature (count and signed sizes)? Both at ABI
+ * locations (_vm NULL: the caller checks). */
 static int same_signature(const usdt_probedef_t *a, const usdt_probedef_t *b)
 {
-	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0 && a->_vm == NULL && b->_vm == NULL;
+	return a->argc == b->argc && memcmp(a->_argsize, b->_argsize, a->argc) == 0;
 }
 
 /* Argument specs remembered while one enable makes them: providers declare
@@ -94,9 +95,10 @@ static int make_argspecs(const struct usdt_generation *gen, struct usdt_elf_spec
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
 		size_t r = 0;
-		while (r < nrecent && !same_signature(pd, recent[r]))
+		int abi = pd->_vm == NULL;
+		while (abi && r < nrecent && !same_signature(pd, recent[r]))
 			r++;
-		if (r < nrecent) {
+		if (abi && r < nrecent) {
 			spec[i] = recent_spec[r];
 			sum += spec[i].len + 1;
 			continue;
@@ -119,7 +121,7 @@ static int make_argspecs(const struct usdt_generation *gen, struct usdt_elf_spec
 		spec[i].len = (uint32_t)len;
 		used += (size_t)len + 1;
 		sum += (size_t)len + 1;
-		if (pd->_vm == NULL) {      /* VM-located probes share nothing */
+		if (abi) {                  /* VM-located probes share nothing */
 			recent[next] = pd;
 			recent_spec[next] = spec[i];
 			next = (next + 1) % SPEC_RECENT;
