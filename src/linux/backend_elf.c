@@ -159,7 +159,8 @@ static uint8_t *scratch_get(size_t size, size_t keep)
 	uint8_t *p = malloc(size);
 	if (p == NULL)
 		return NULL;
-	memcpy(p, scratch, keep);
+	if (keep != 0)                   /* scratch is NULL the first time */
+		memcpy(p, scratch, keep);
 	free(scratch);
 	scratch = p;
 	scratch_cap = size;
