@@ -25,10 +25,14 @@ ok "libbcc read all arguments (up to 12) of every probe exactly"
 wait_state counts:a12 0 5 || fail "is-enabled did not return to 0 after bcc detached"
 
 before=$(grep -c '^STATE counts:a2 1' "$TOUT")
-# SIGINT stops trace-bpfcc cleanly, but a shell started in the background
-# passes SIGINT on ignored: then SIGKILL 5 s later (unbuffered output, so
-# what it printed is kept). bcc compiles C first: slow on a loaded machine.
-PYTHONUNBUFFERED=1 timeout -k 5 -s INT 15 trace-bpfcc -p "$TPID" 'u::counts:a2 "A2 %d [%s]", arg1, arg2' > "$TMP/trace" 2>&1
+# SIGINT stops trace-bpfcc cleanly (it resets the semaphores it wrote
+# through /proc/PID/mem; SIGKILL would leave them set). A shell started in
+# the background passes SIGINT on ignored, and Python then never installs
+# its handler: restore the default before exec. SIGKILL 30 s later if it
+# still runs (unbuffered output, so what it printed is kept). bcc compiles
+# C first: slow on a loaded machine.
+SIGINT_DFL='import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])'
+PYTHONUNBUFFERED=1 timeout -k 30 -s INT 15 python3 -c "$SIGINT_DFL" trace-bpfcc -p "$TPID" 'u::counts:a2 "A2 %d [%s]", arg1, arg2' > "$TMP/trace" 2>&1
 grep -q 'A2 -2147483648 \[\]' "$TMP/trace" || { cat "$TMP/trace"; fail "trace-bpfcc did not print counts:a2's arguments"; }
 ok "trace-bpfcc printed: $(grep -m1 'A2 ' "$TMP/trace" | awk '{$1=$1};1')"
 [ "$(grep -c '^STATE counts:a2 1' "$TOUT")" -gt "$before" ] || fail "is-enabled never became 1 under trace-bpfcc"
