@@ -26,12 +26,12 @@
  *     A GDB that attaches later walks the list from first_entry.
  *
  * So each entry carries a copy of the object whose addresses have the load
- * bias added: program headers, allocated sections, dynamic symbols and
+ * bias added: allocated sections, dynamic symbols and
  * .dynamic pointers, and the three addresses of every stapsdt note (pc,
  * .stapsdt.base, semaphore). GDB shows such an object as
  * "<in-memory@0x...>" and `info sharedlibrary` does not list it. The copy
- * leaves out .note.libusdt (type metadata for the usdt command, which
- * reads the memfd): a quarter of a large provider's object.
+ * is packed (pack_for_gdb): the sections GDB reads, without libusdt's
+ * type metadata or the padding between segments.
  *
  * The two names are exported from libusdt.so (libusdt.map, node
  * LIBUSDT_1.1) and are weak: a program that also links a JIT with the same
@@ -64,6 +64,8 @@ typedef USDT_ELF(Addr) ADDR;
 #define JIT_VERSION 1
 #define NOTE_STAPSDT_TYPE 3
 #define META_SECTION ".note.libusdt"    /* left out of GDB's copy */
+#define GDB_SECTIONS_MAX 32             /* sections packed (elf_image.c writes 13) */
+#define GDB_ALIGN_MAX 4096              /* largest section alignment accepted */
 
 /* GDB's layout (gdb/jit.h): pointers in the process's own width. */
 struct jit_code_entry {
@@ -229,93 +231,75 @@ static void notify_gdb(uint32_t action, struct jit_code_entry *e)
 }
 
 /*
- * Where GDB's copy can be cut: .note.libusdt (libusdt's type metadata, a
- * quarter of a large object, which only the usdt command reads) is
- * followed by nothing but .shstrtab and the section header table
- * (elf_image.c's layout). Returns the section's offset and sets its index
- * and the offset of .shstrtab, or returns 0 (copy everything) when the
- * object is laid out otherwise.
+ * GDB's copy holds the sections GDB reads, packed one after the other
+ * (each at its own alignment), then the section header table: no program
+ * headers. BFD reads a JIT object by its sections; program headers would
+ * have to describe file ranges, which the packing does not keep. What is
+ * left out: .note.libusdt (type metadata only the usdt command reads, a
+ * quarter of a large provider's object), and the padding between
+ * segments (on aarch64 the writable segment starts 64 KiB in, so a
+ * one-probe object is 64 KiB of zeros; its copy is under 2 KiB).
+ * Returns the copy's size; writes it when out is not NULL; 0 when the
+ * image's section headers are out of bounds or too many.
  */
-static size_t cut_point(const uint8_t *img, size_t size, size_t *meta_idx, size_t *strtab_off)
+static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size)
 {
 	USDT_ELF(Ehdr) eh;
-	memcpy(&eh, img, sizeof eh);
-	if (eh.e_shstrndx == SHN_UNDEF || eh.e_shstrndx >= eh.e_shnum)
+	USDT_ELF(Shdr) sh[GDB_SECTIONS_MAX];
+	if (size < sizeof eh)
 		return 0;
-	USDT_ELF(Shdr) str, sh;
-	memcpy(&str, img + eh.e_shoff + eh.e_shstrndx * sizeof str, sizeof str);
-	size_t found = 0, cut = 0;
+	memcpy(&eh, img, sizeof eh);
+	if (eh.e_shentsize != sizeof sh[0] || eh.e_shnum == 0 || eh.e_shnum > GDB_SECTIONS_MAX ||
+	    eh.e_shstrndx >= eh.e_shnum || !within(size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof sh[0]))
+		return 0;
+	memcpy(sh, img + eh.e_shoff, eh.e_shnum * sizeof sh[0]);
+	const USDT_ELF(Shdr) *str = &sh[eh.e_shstrndx];
+	if (!within(size, str->sh_offset, str->sh_size))
+		return 0;
+	size_t off = sizeof eh;
 	for (size_t i = 1; i < eh.e_shnum; i++) {
-		memcpy(&sh, img + eh.e_shoff + i * sizeof sh, sizeof sh);
-		if (sh.sh_name < str.sh_size && str.sh_size - sh.sh_name > sizeof META_SECTION - 1 &&
-		    memcmp(img + str.sh_offset + sh.sh_name, META_SECTION, sizeof META_SECTION) == 0) {
-			found = i;
-			cut = sh.sh_offset;
-		}
-	}
-	if (found == 0 || cut == 0)
-		return 0;
-	for (size_t i = 1; i < eh.e_shnum; i++) {       /* nothing else lies past it */
-		memcpy(&sh, img + eh.e_shoff + i * sizeof sh, sizeof sh);
-		if (i != found && i != eh.e_shstrndx && sh.sh_type != SHT_NOBITS && sh.sh_offset + sh.sh_size > cut)
+		if (sh[i].sh_type != SHT_NOBITS && !within(size, sh[i].sh_offset, sh[i].sh_size))
 			return 0;
+		int meta = sh[i].sh_name < str->sh_size && str->sh_size - sh[i].sh_name >= sizeof META_SECTION &&
+		           memcmp(img + str->sh_offset + sh[i].sh_name, META_SECTION, sizeof META_SECTION) == 0;
+		uint64_t align = sh[i].sh_addralign > 1 ? sh[i].sh_addralign : 1;
+		if (align > GDB_ALIGN_MAX)
+			return 0;
+		off = (size_t)((off + align - 1) & ~(align - 1));
+		size_t from = (size_t)sh[i].sh_offset;
+		if (meta)
+			sh[i].sh_size = 0;
+		sh[i].sh_offset = (USDT_ELF(Off))off;
+		if (sh[i].sh_type == SHT_NOBITS)
+			continue;
+		if (out != NULL)
+			memcpy(out + off, img + from, (size_t)sh[i].sh_size);
+		off += (size_t)sh[i].sh_size;
 	}
-	if (str.sh_offset < cut || eh.e_shoff < str.sh_offset + str.sh_size || eh.e_shoff + eh.e_shnum * sizeof sh != size)
-		return 0;
-	*meta_idx = found;
-	*strtab_off = str.sh_offset;
-	return cut;
-}
-
-/* The copy GDB reads: `image` up to the cut point, then .shstrtab and the
- * section headers moved down (the cut section left empty). */
-static size_t copy_for_gdb(uint8_t *out, const uint8_t *img, size_t size, size_t cut, size_t meta_idx,
-                           size_t strtab_off)
-{
-	if (cut == 0) {
-		memcpy(out, img, size);
-		return size;
+	off = (off + sizeof(ADDR) - 1) & ~(sizeof(ADDR) - 1);
+	if (out != NULL) {
+		eh.e_phoff = 0;
+		eh.e_phnum = 0;
+		eh.e_shoff = (USDT_ELF(Off))off;
+		memcpy(out, &eh, sizeof eh);
+		memcpy(out + off, sh, eh.e_shnum * sizeof sh[0]);
 	}
-	USDT_ELF(Ehdr) eh;
-	memcpy(&eh, img, sizeof eh);
-	size_t delta = strtab_off - cut, tail = size - strtab_off;
-	/* keep the section header table's alignment */
-	delta &= ~(size_t)(sizeof(ADDR) - 1);
-	memcpy(out, img, strtab_off - delta);
-	memcpy(out + strtab_off - delta, img + strtab_off, tail);
-	eh.e_shoff = (USDT_ELF(Off))(eh.e_shoff - delta);
-	memcpy(out, &eh, sizeof eh);
-	for (size_t i = 0; i < eh.e_shnum; i++) {
-		USDT_ELF(Shdr) sh;
-		uint8_t *at = out + eh.e_shoff + i * sizeof sh;
-		memcpy(&sh, at, sizeof sh);
-		if (i == meta_idx) {
-			sh.sh_size = 0;
-		} else if (i == eh.e_shstrndx) {
-			sh.sh_offset = (USDT_ELF(Off))(sh.sh_offset - delta);
-		}
-		memcpy(at, &sh, sizeof sh);
-	}
-	return size - delta;
+	return off + eh.e_shnum * sizeof sh[0];
 }
 
 struct usdt_gdb_entry *usdt_gdb_register(const uint8_t *image, size_t size, uintptr_t bias, char *err)
 {
-	USDT_ELF(Ehdr) eh;
-	if (size < sizeof eh || (memcpy(&eh, image, sizeof eh), eh.e_shentsize != sizeof(USDT_ELF(Shdr))) ||
-	    !within(size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(USDT_ELF(Shdr)))) {
+	size_t len = pack_for_gdb(NULL, image, size);
+	if (len == 0) {
 		usdt_errf(err, "the object's ELF headers cannot be rebased for GDB");
 		return NULL;
 	}
-	size_t meta_idx = 0, strtab_off = 0;
-	size_t cut = cut_point(image, size, &meta_idx, &strtab_off);
-	size_t len = cut == 0 ? size : size - ((strtab_off - cut) & ~(size_t)(sizeof(ADDR) - 1));
 	struct usdt_gdb_entry *e = malloc(sizeof *e + len);
 	if (e == NULL) {
 		usdt_errf(err, "out of memory for GDB's copy of the object (%zu bytes)", len);
 		return NULL;
 	}
-	size = copy_for_gdb(e->image, image, size, cut, meta_idx, strtab_off);
+	size = pack_for_gdb(e->image, image, size);
 	e->size = size;
 	if (rebase(e->image, size, bias) != 0) {
 		free(e);

@@ -128,24 +128,30 @@ extern struct {
 	struct jit_entry *relevant_entry, *first_entry;
 } __jit_debug_descriptor;
 
-/* The entry on GDB's list whose copy is mapped at base (its first
- * PT_LOAD's address), or NULL; *site gets its stapsdt note's pc. */
+/* The entry on GDB's list whose stapsdt note's pc lies in the object
+ * mapped at base (its copy has no program headers: gdb_jit.c), or NULL;
+ * *site gets that pc. */
 static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
 {
 	for (const struct jit_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next) {
 		const ElfW(Ehdr) *eh = (const void *)e->symfile_addr;
-		const ElfW(Phdr) *ph = (const void *)(e->symfile_addr + eh->e_phoff);
-		if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || ph[0].p_type != PT_LOAD || ph[0].p_vaddr != base)
+		if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phnum != 0)
 			continue;
 		const ElfW(Shdr) *sh = (const void *)(e->symfile_addr + eh->e_shoff);
-		for (int i = 0; i < eh->e_shnum; i++)
-			if (sh[i].sh_type == SHT_NOTE && sh[i].sh_size > 3 * sizeof(ElfW(Addr))) {
-				const char *n = e->symfile_addr + sh[i].sh_offset;
-				const ElfW(Nhdr) *nh = (const void *)n;
-				if (nh->n_type == 3 && nh->n_namesz == 8 && memcmp(n + sizeof *nh, "stapsdt", 8) == 0)
-					memcpy(site, n + sizeof *nh + 8, sizeof(ElfW(Addr)));
+		for (int i = 0; i < eh->e_shnum; i++) {
+			if (sh[i].sh_type != SHT_NOTE || sh[i].sh_size <= 3 * sizeof(ElfW(Addr)))
+				continue;
+			const char *n = e->symfile_addr + sh[i].sh_offset;
+			const ElfW(Nhdr) *nh = (const void *)n;
+			ElfW(Addr) pc;
+			if (nh->n_type != 3 || nh->n_namesz != 8 || memcmp(n + sizeof *nh, "stapsdt", 8) != 0)
+				continue;
+			memcpy(&pc, n + sizeof *nh + 8, sizeof pc);
+			if (pc >= base && pc - base < (1u << 20)) {
+				*site = pc;
+				return e;
 			}
-		return e;
+		}
 	}
 	return NULL;
 }
@@ -227,7 +233,7 @@ int main(void)
 	      "A is mapped from its memfd (2 mappings) and its descriptor is open");
 	uintptr_t site = 0;
 	CHECK(usdt_gdb_registered() == listed + 1 && gdb_entry(a->base, &site) != NULL,
-	      "A is on GDB's JIT list, its copy at A's address");
+	      "A is on GDB's JIT list (a packed copy: no program headers), its probe at A's address");
 	CHECK(site >= a->base && site < a->base + 4096 && usdt_arch_site_idle((const uint8_t *)site),
 	      "the copy's stapsdt pc %#lx is A's probe site (A at %#lx)", (unsigned long)site, (unsigned long)a->base);
 	CHECK(usdt_loaded_intact(a) == 1, "A is intact");
