@@ -221,12 +221,12 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	uint8_t build_id[USDT_ELF_BUILD_ID_SIZE];
 	make_build_id(provider, gen, build_id);
 	/* The names tracers see, back to back after the provider name in
-	 * gen->names (usdt.c's name_bindings, backend.h). */
+	 * gen->names (usdt.c's collect(), backend.h). */
 	size_t provlen = strlen(provider->name);
-	const char *last = gen->bindings[n - 1].name;
+	const char *names = gen->names + provlen + 1, *last = n > 0 ? gen->bindings[n - 1].name : NULL;
 	struct usdt_elf_desc desc = { .provider = provider->name, .provlen = provlen, .nprobes = n,
-	                              .names = gen->names + provlen + 1,
-	                              .names_size = (size_t)(last + strlen(last) + 1 - (gen->names + provlen + 1)),
+	                              .names = names,
+	                              .names_size = last != NULL ? (size_t)(last + strlen(last) + 1 - names) : 0,
 	                              .spec = spec, .build_id = build_id,
 	                              .ro_dynamic = loader_accepts_ro_dynamic() };
 	if (make_argspecs(gen, spec, &specs, &desc.specs_total, err) != 0)
