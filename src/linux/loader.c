@@ -301,6 +301,62 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+static int pwrite_all(int fd, const uint8_t *buf, size_t len, size_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		off += (size_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The padding between the object's two segments, in whole pages: [*lo,
+ * *hi). elf_image.c starts the writable segment at USDT_ARCH_PAGE_SIZE
+ * alignment, 64 KiB on aarch64 (the largest page size an arm64 kernel
+ * may use), so a small provider's object is mostly zeros there. Written,
+ * those zeros would take shmem pages for every provider; left as a hole
+ * in the memfd (ftruncate, then the two parts), they read as zeros and
+ * take nothing. 1 if there is at least a page of it; 0 (write the image
+ * in one piece) otherwise, as on x86, where the gap is under a page.
+ */
+static int zero_gap(const uint8_t *image, size_t size, size_t *lo, size_t *hi)
+{
+	USDT_ELF(Ehdr) eh;
+	if (size < sizeof eh)
+		return 0;
+	memcpy(&eh, image, sizeof eh);
+	if (eh.e_phentsize != sizeof(USDT_ELF(Phdr)) || eh.e_shentsize != sizeof(USDT_ELF(Shdr)) ||
+	    eh.e_phoff > size || (size - eh.e_phoff) / sizeof(USDT_ELF(Phdr)) < eh.e_phnum ||
+	    eh.e_shoff > size || (size - eh.e_shoff) / sizeof(USDT_ELF(Shdr)) < eh.e_shnum)
+		return 0;
+	size_t second = 0, loads = 0;        /* the second PT_LOAD's offset */
+	for (size_t i = 0; i < eh.e_phnum && loads < 2; i++) {
+		USDT_ELF(Phdr) ph;
+		memcpy(&ph, image + eh.e_phoff + i * sizeof ph, sizeof ph);
+		if (ph.p_type == PT_LOAD && ++loads == 2)
+			second = (size_t)ph.p_offset;
+	}
+	size_t end = (size_t)eh.e_phoff + eh.e_phnum * sizeof(USDT_ELF(Phdr));
+	for (size_t i = 1; i < eh.e_shnum; i++) {     /* what lies before it */
+		USDT_ELF(Shdr) sh;
+		memcpy(&sh, image + eh.e_shoff + i * sizeof sh, sizeof sh);
+		if (sh.sh_type != SHT_NOBITS && sh.sh_offset < second && sh.sh_offset + sh.sh_size > end)
+			end = (size_t)(sh.sh_offset + sh.sh_size);
+	}
+	size_t page = (size_t)getpagesize();
+	*lo = (end + page - 1) & ~(page - 1);
+	*hi = second & ~(page - 1);
+	return loads == 2 && second <= size && eh.e_shoff >= second && *hi > *lo && *hi - *lo >= page;
+}
+
 /* Decimal digits of v at p (no terminator); returns the count.
  * Async-signal-safe (used in the fork child). */
 static size_t put_ulong(char *p, unsigned long v)
@@ -645,7 +701,14 @@ static int sealed_memfd(const uint8_t *image, size_t size, const char *tag, char
 	int fd = usdt_memfd_create(name);
 	if (fd < 0)
 		return usdt_errf(err, "memfd_create: %s", strerror(errno));
-	if (write_all(fd, image, size) != 0) {
+	size_t lo, hi;
+	int rc;
+	if (zero_gap(image, size, &lo, &hi))       /* aarch64: leave the gap a hole */
+		rc = ftruncate(fd, (off_t)size) != 0 || pwrite_all(fd, image, lo, 0) != 0 ||
+		     pwrite_all(fd, image + hi, size - hi, hi) != 0 ? -1 : 0;
+	else
+		rc = write_all(fd, image, size);
+	if (rc != 0) {
 		usdt_errf(err, "write to memfd: %s", strerror(errno));
 		close(fd);
 		return -1;

@@ -229,6 +229,10 @@ int main(void)
 	memset(b, 0, sizeof *b);
 	CHECK(load("hidemapa", a) == 0 && a->strategy == USDT_LOAD_MAP, "map strategy: loaded A from descriptor %d", a->fd);
 	CHECK(lm_name(a->base) == NULL, "A is in no link map");
+	struct stat mst;
+	CHECK(fstat(a->fd, &mst) == 0 && mst.st_blocks * 512 < 32768,
+	      "A's memfd holds %lld bytes of a %lld-byte object (the padding between segments, 64 KiB on aarch64, "
+	      "is a hole)", (long long)mst.st_blocks * 512, (long long)mst.st_size);
 	CHECK(count_maps_lines("memfd:libusdt:hidemapa") == 2 && fd_links(a->fd, "memfd:libusdt:hidemapa"),
 	      "A is mapped from its memfd (2 mappings) and its descriptor is open");
 	uintptr_t site = 0;
