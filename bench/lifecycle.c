@@ -37,6 +37,11 @@
  *      of it next to their first and last ten enables: glibc's own growth
  *      with the number of objects loaded, in the same run.
  *
+ * `lifecycle --providers N` enables N one-probe providers one after the
+ * other and prints the median enable time of each hundred against the
+ * number already loaded: bench/run.sh plots it for the default loader and
+ * for LIBUSDT_LOADER=memfd (dlopen) into providers.png.
+ *
  * BENCH_PLOT_DAT=path: also write "probes enable_us disable_us free_us"
  * lines for bench/run.sh's gnuplot plot. Smoke mode stops at 10 000 probes
  * and 200 providers.
@@ -420,10 +425,49 @@ static int syscall_loop(int n)
 	return 0;
 }
 
+/* --providers N: N one-probe providers enabled one after the other; for
+ * every PROVIDERS_BUCKET of them, "<providers already loaded> <median
+ * enable us>" on stdout (bench/run.sh plots it, once per loader). */
+#define PROVIDERS_BUCKET 100
+static int providers_curve(int n)
+{
+	usdt_provider_t **provs = calloc((size_t)n, sizeof *provs);
+	double t[PROVIDERS_BUCKET];
+	if (provs == NULL || n < PROVIDERS_BUCKET)
+		return 1;
+	bench_pin();
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "pc%c%c%c%c", 'a' + i / 17576 % 26, 'a' + i / 676 % 26, 'a' + i / 26 % 26,
+		         'a' + i % 26);
+		provs[i] = make_provider(name, 1);
+		double t0 = bench_now_ns();
+		if (usdt_provider_enable(provs[i]) != 0) {
+			fprintf(stderr, "lifecycle: provider %d: %s\n", i, usdt_errstr(provs[i]));
+			return 1;
+		}
+		t[i % PROVIDERS_BUCKET] = (bench_now_ns() - t0) / 1e3;
+		if (i % PROVIDERS_BUCKET == PROVIDERS_BUCKET - 1)
+			printf("%d %.3f\n", i + 1 - PROVIDERS_BUCKET, bench_median(t, PROVIDERS_BUCKET));
+	}
+	for (int i = 0; i < n; i++)
+		usdt_provider_free(provs[i]);
+	free(provs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--syscalls") == 0)
 		return syscall_loop(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--providers") == 0) {
+		struct rlimit r;
+		if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+			r.rlim_cur = r.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &r);
+		}
+		return providers_curve(atoi(argv[2]));
+	}
 	/* 10 000 providers hold 10 000 descriptors */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

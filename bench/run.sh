@@ -73,6 +73,17 @@ if command -v strace >/dev/null 2>&1 && [ -x "$OUT/lifecycle" ] && case " ${BENC
     "$OUT/syscalls.strace"
 fi
 run grace
+# enable cost against providers already loaded, default (map) loader and
+# dlopen (LIBUSDT_LOADER=memfd): docs/performance.md's providers.png
+PROV_N=10000; [ -n "${BENCH_SMOKE:-}" ] && [ "${BENCH_SMOKE}" != 0 ] && PROV_N=1000
+if [ -x "$OUT/lifecycle" ] && case " ${BENCH_ONLY:-lifecycle} " in *" lifecycle "*) true ;; *) false ;; esac; then
+  "$OUT/lifecycle" --providers "$PROV_N" > "$OUT/providers-map.dat" &&
+    LIBUSDT_LOADER=memfd "$OUT/lifecycle" --providers "$PROV_N" > "$OUT/providers-memfd.dat" ||
+    { echo "bench: ERROR: lifecycle --providers failed"; rc=1; }
+  for l in map memfd; do
+    awk -v n="$PROV_N" -v l="$l" 'NR == 1 { f = $2 } { z = $2 } END { if (NR) printf "%-10s %-44s %10.2f x   (%d providers, loader %s)\n", "lifecycle", "enable, last hundred / first hundred", z / f, n, l }' "$OUT/providers-$l.dat"
+  done
+fi
 
 # The bindings (issue 13 target 4): bench/bindings/py_bench.py through
 # $BUILD/libusdt.so, bench/bindings/node_bench.js through the addon that
@@ -151,6 +162,22 @@ EOF
   [ -s "$OUT/lifecycle.png" ] && echo "plot: $OUT/lifecycle.png"
 elif [ -s "$BENCH_PLOT_DAT" ]; then
   echo "bench: NOTE: gnuplot not installed, no plot"
+fi
+if [ -s "$OUT/providers-map.dat" ] && [ -s "$OUT/providers-memfd.dat" ] && command -v gnuplot >/dev/null 2>&1; then
+  gnuplot <<EOF || { echo "bench: ERROR: gnuplot failed"; rc=1; }
+set terminal pngcairo size 900,560 font ",11"
+set output "$OUT/providers.png"
+set termoption noenhanced
+set title "enable of a one-probe provider vs providers already loaded (kernel $(uname -r))"
+set logscale y
+set xlabel "providers already enabled in the process"
+set ylabel "enable time (us, median of each hundred)"
+set key top left
+set grid
+plot "$OUT/providers-map.dat" using 1:2 with linespoints lw 2 title "default loader (map: mmap, GDB JIT interface)", \
+     "$OUT/providers-memfd.dat" using 1:2 with linespoints lw 2 title "LIBUSDT_LOADER=memfd (dlopen)"
+EOF
+  [ -s "$OUT/providers.png" ] && echo "plot: $OUT/providers.png"
 fi
 echo "csv: $BENCH_CSV ($(($(wc -l < "$BENCH_CSV") - 1)) figures)"
 echo "targets: $(grep -c ',PASS$' "$BENCH_CSV") PASS, $(grep -c ',MISS$' "$BENCH_CSV") MISS"
