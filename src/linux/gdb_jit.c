@@ -26,15 +26,18 @@
  *     A GDB that attaches later walks the list from first_entry.
  *
  * So each entry carries a copy of the object whose addresses have the load
- * bias added: allocated sections, dynamic symbols and
- * .dynamic pointers, and the three addresses of every stapsdt note (pc,
- * .stapsdt.base, semaphore). GDB shows such an object as
- * "<in-memory@0x...>" and `info sharedlibrary` does not list it. The copy
- * is packed (pack_for_gdb): the sections GDB reads, without libusdt's
- * type metadata or the padding between segments.
+ * bias added: allocated sections, dynamic symbols and .dynamic pointers.
+ * Not the stapsdt notes: GDB moves each note's pc and semaphore by
+ * sh_addr(.stapsdt.base) - the note's base field (gdb/stap-probe.c,
+ * handle_stap_probe), so rebasing the .stapsdt.base section moves every
+ * probe, and the notes (most of a large object) are copied as they are.
+ * GDB shows such an object as "<in-memory@0x...>" and `info
+ * sharedlibrary` does not list it. The copy is packed (pack_for_gdb): the
+ * sections GDB reads, without libusdt's type metadata or the padding
+ * between segments.
  *
  * The two names are exported from libusdt.so (libusdt.map, node
- * LIBUSDT_1.1) and are weak: a program that also links a JIT with the same
+ * LIBUSDT_1.0) and are weak: a program that also links a JIT with the same
  * interface (LLVM's GDB listener, LuaJIT built with GDBJIT) has one
  * definition, and both then add to one list, as the interface intends.
  * Each writer serialises with its own lock, so two of them changing the
@@ -52,7 +55,6 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "linux/elf_notes.h"
 #include "linux/gdb_jit.h"
 #include "usdt_internal.h"
 
@@ -62,7 +64,6 @@ typedef USDT_ELF(Addr) ADDR;
 #define JIT_REGISTER_FN 1
 #define JIT_UNREGISTER_FN 2
 #define JIT_VERSION 1
-#define NOTE_STAPSDT_TYPE 3
 #define META_SECTION ".note.libusdt"    /* left out of GDB's copy */
 #define GDB_SECTIONS_MAX 32             /* sections packed (elf_image.c writes 13) */
 #define GDB_ALIGN_MAX 4096              /* largest section alignment accepted */
@@ -111,35 +112,6 @@ size_t usdt_gdb_registered(void)
 static int within(size_t size, uint64_t off, uint64_t len)
 {
 	return off <= size && len <= size - off;
-}
-
-static void add_addr(uint8_t *p, uintptr_t bias)
-{
-	ADDR a;
-	memcpy(&a, p, sizeof a);
-	a = (ADDR)(a + bias);
-	memcpy(p, &a, sizeof a);
-}
-
-/* The stapsdt notes in a note section: pc, base and (when not 0) the
- * semaphore get the bias; other owners' notes are left alone. */
-static int rebase_notes(uint8_t *p, size_t len, uintptr_t bias)
-{
-	struct usdt_note n;
-	for (; usdt_note_at(p, len, &n); p += n.size, len -= n.size) {
-		if (!USDT_NOTE_IS(p, &n, "stapsdt", NOTE_STAPSDT_TYPE))
-			continue;
-		uint8_t *desc = p + n.desc_off;
-		if (n.h.n_descsz < 3 * sizeof(ADDR))
-			return -1;
-		ADDR sem;
-		memcpy(&sem, desc + 2 * sizeof(ADDR), sizeof sem);
-		add_addr(desc, bias);
-		add_addr(desc + sizeof(ADDR), bias);
-		if (sem != 0)
-			add_addr(desc + 2 * sizeof(ADDR), bias);
-	}
-	return len == 0 ? 0 : -1;
 }
 
 static int rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)
@@ -204,9 +176,7 @@ static int rebase(uint8_t *img, size_t size, uintptr_t bias)
 		if (sh.sh_type == SHT_NOBITS || (sh.sh_type != SHT_NULL && !within(size, sh.sh_offset, sh.sh_size)))
 			return -1;
 		int rc = 0;
-		if (sh.sh_type == SHT_NOTE)
-			rc = rebase_notes(img + sh.sh_offset, sh.sh_size, bias);
-		else if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB)
+		if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB)
 			rc = rebase_symbols(img + sh.sh_offset, sh.sh_size, bias);
 		else if (sh.sh_type == SHT_DYNAMIC)
 			rc = rebase_dynamic(img + sh.sh_offset, sh.sh_size, bias);

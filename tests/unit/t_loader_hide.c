@@ -128,9 +128,10 @@ extern struct {
 	struct jit_entry *relevant_entry, *first_entry;
 } __jit_debug_descriptor;
 
-/* The entry on GDB's list whose stapsdt note's pc lies in the object
- * mapped at base (its copy has no program headers: gdb_jit.c), or NULL;
- * *site gets that pc. */
+/* The entry on GDB's list whose stapsdt probe lies in the object mapped
+ * at base, or NULL; *site gets the probe's address as GDB computes it:
+ * the note's pc moved by sh_addr(.stapsdt.base) - the note's base field
+ * (GDB's copy has only its sections rebased, and no program headers). */
 static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
 {
 	for (const struct jit_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next) {
@@ -138,19 +139,26 @@ static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
 		if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phnum != 0)
 			continue;
 		const ElfW(Shdr) *sh = (const void *)(e->symfile_addr + eh->e_shoff);
+		const char *names = e->symfile_addr + sh[eh->e_shstrndx].sh_offset;
+		ElfW(Addr) base_vma = 0, pc = 0, note_base = 0;
+		int found = 0;
 		for (int i = 0; i < eh->e_shnum; i++) {
+			if (strcmp(names + sh[i].sh_name, ".stapsdt.base") == 0)
+				base_vma = sh[i].sh_addr;
 			if (sh[i].sh_type != SHT_NOTE || sh[i].sh_size <= 3 * sizeof(ElfW(Addr)))
 				continue;
 			const char *n = e->symfile_addr + sh[i].sh_offset;
 			const ElfW(Nhdr) *nh = (const void *)n;
-			ElfW(Addr) pc;
 			if (nh->n_type != 3 || nh->n_namesz != 8 || memcmp(n + sizeof *nh, "stapsdt", 8) != 0)
 				continue;
 			memcpy(&pc, n + sizeof *nh + 8, sizeof pc);
-			if (pc >= base && pc - base < (1u << 20)) {
-				*site = pc;
-				return e;
-			}
+			memcpy(&note_base, n + sizeof *nh + 8 + sizeof pc, sizeof note_base);
+			found = 1;
+		}
+		uintptr_t at = (uintptr_t)(pc + (base_vma - note_base));
+		if (found && base_vma != 0 && at >= base && at - base < (1u << 20)) {
+			*site = at;
+			return e;
 		}
 	}
 	return NULL;
