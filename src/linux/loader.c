@@ -1,31 +1,20 @@
 /*
  * loader.c — load a runtime ELF object so that every tracer can find it,
- * and only ours: never another object, never another user's code.
+ * and only ours: never another object, never another user's code. This
+ * file has the strategy list, the bookkeeping every strategy shares (the
+ * list of loaded objects, descriptor numbers and identities, hiding,
+ * fork) and the memfd and file strategies; loader_map.c has the map
+ * strategy, the default.
  *
  * Measured on Linux 6.18 with bpftrace 0.17, bcc 0.26, gdb 13 and perf 6.1
  * (../shared/docs/linux-usdt.md has the matrix), what decides visibility
  * is the name under which the object is mapped and whether that name can
  * be opened by another process:
  *
- *   map (default)    memfd_create + write + seal, then two mmap()s of the
- *                    descriptor by us, the way ld.so maps a PT_LOAD pair,
- *                    with the fd kept open; GDB is told through its JIT
- *                    interface (gdb_jit.c), not the link map. bcc,
- *                    bpftrace and libbpf see exactly what they see for
- *                    memfd below (they read /proc/PID/maps and map the
- *                    "/memfd:..." name back to /proc/PID/fd/N). Why: glibc's
- *                    dlopen and dlclose walk every loaded object (name and
- *                    file-identity compares, the namespace list, sorting
- *                    at close), so with dlopen the 1 000th provider's
- *                    enable costs 3-5 times the first and the 10 000th
- *                    about 100 times, and dlopen alone is 8 of a 12 us
- *                    enable (docs/performance.md). Our objects need
- *                    nothing else from a dynamic loader: no relocations,
- *                    dependencies, TLS or constructors. What changes for
- *                    users: GDB shows the object as <in-memory@0x...>
- *                    (`info probes`, `break -probe-stap` work as before)
- *                    and `info sharedlibrary`, dl_iterate_phdr() and
- *                    dladdr() do not list it.
+ *   map (default)    the same sealed memfd (below), mapped by us with two
+ *                    mmap()s instead of dlopen, and shown to GDB through
+ *                    its JIT interface: loader_map.c says why and what
+ *                    changes for users.
  *   memfd            memfd_create + write + seal, then
  *                    dlopen("/proc/<pid>/fd/<N>") with the fd kept open.
  *                    bcc/bpftrace map the "/memfd:..." mapping back to
@@ -116,8 +105,8 @@
 #include "arch/arch.h"
 #include "fork.h"
 #include "linux/elf_notes.h"
-#include "linux/gdb_jit.h"
 #include "linux/loader.h"
+#include "linux/loader_internal.h"
 #include "usdt_internal.h"
 
 #ifndef MFD_CLOEXEC
@@ -146,7 +135,6 @@
 #define FD_MOVES_MAX 64          /* renumberings of our fd to escape a taken name */
 #define ESCAPED_MAX 160          /* room for an escaped string in a message */
 #define MEMFD_NAME_MAX 96        /* "libusdt:<provider>", cut to fit */
-#define MAP_SEGMENTS_MAX 4       /* PT_LOADs the map strategy maps (we write 2) */
 
 /* Every object loaded and not yet unloaded (hidden ones included). */
 static struct usdt_loaded *loaded_list;
@@ -373,7 +361,7 @@ static size_t put_ulong(char *p, unsigned long v)
 }
 
 /* "/proc/<pid>/fd/<fd>" into buf (USDT_LOAD_PATH_MAX). Async-signal-safe. */
-static void proc_fd_name(char *buf, long pid, int fd)
+void usdt_loader_proc_fd_name(char *buf, long pid, int fd)
 {
 	static const char a[] = "/proc/", b[] = "/fd/";
 	size_t o = 0;
@@ -499,7 +487,7 @@ static int is_our_object(void *handle, struct link_map *lm, struct id_check *c)
 static int proc_fd_number(const char *name, long pid)
 {
 	char prefix[USDT_LOAD_PATH_MAX];
-	proc_fd_name(prefix, pid, 0);
+	usdt_loader_proc_fd_name(prefix, pid, 0);
 	size_t len = strlen(prefix) - 1;          /* "/proc/<pid>/fd/" */
 	if (strncmp(name, prefix, len) != 0 || name[len] < '0' || name[len] > '9')
 		return -1;
@@ -532,7 +520,7 @@ unsigned long usdt_loader_lost(void)
 
 /* We hold every descriptor of a visible object open: if the kernel just
  * gave us one of their numbers for a new one, the program closed it. */
-static void count_lost(int fd, const struct usdt_loaded *out)
+void usdt_loader_count_lost(int fd, const struct usdt_loaded *out)
 {
 	if (fd_index_ok && !out->listed) {
 		if ((size_t)fd < fd_index_cap && open_refs[fd] != 0)
@@ -559,12 +547,12 @@ static void count_lost(int fd, const struct usdt_loaded *out)
  */
 static int pick_fd_name(int *fd, struct usdt_loaded *out, char *err)
 {
-	count_lost(*fd, out);
+	usdt_loader_count_lost(*fd, out);
 	long pid = (long)usdt_loader_pid();
 	int rc = 0;
 	size_t moves = 0;
 	for (;;) {
-		proc_fd_name(out->opened, pid, *fd);
+		usdt_loader_proc_fd_name(out->opened, pid, *fd);
 		out->opened_fd = *fd;
 		if (!held(*fd, out))
 			break;
@@ -639,7 +627,7 @@ static int open_ours(const uint8_t *image, size_t size, int *fd, const char *nam
 }
 
 /* Remember what the descriptor refers to. */
-static int note_identity(struct usdt_loaded *out, char *err)
+int usdt_loader_note_identity(struct usdt_loaded *out, char *err)
 {
 	struct stat st;
 	if (fstat(out->fd, &st) != 0)
@@ -690,7 +678,7 @@ int usdt_memfd_seal(int fd)
 
 /* A sealed memfd holding `image`, named "libusdt:<tag>" (what
  * /proc/PID/maps shows). Returns the descriptor, or -1 with a message. */
-static int sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
+int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
 {
 	static const char prefix[] = "libusdt:";
 	char name[MEMFD_NAME_MAX];
@@ -723,101 +711,17 @@ static int sealed_memfd(const uint8_t *image, size_t size, const char *tag, char
 
 static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
 {
-	int fd = sealed_memfd(image, size, tag, err);
+	int fd = usdt_loader_sealed_memfd(image, size, tag, err);
 	if (fd < 0)
 		return -1;
 	out->fd = fd;
 	out->file[0] = '\0';
-	if (note_identity(out, err) != 0)
+	if (usdt_loader_note_identity(out, err) != 0)
 		goto fail;
 	if (open_ours(image, size, &fd, NULL, out, err) == 0) {
 		out->fd = fd;
 		return 0;
 	}
-fail:
-	close(fd);
-	out->fd = -1;
-	return -1;
-}
-
-/*
- * The map strategy: map the sealed memfd's PT_LOAD segments ourselves, as
- * ld.so would (the first segment's mapping reserves the whole span, the
- * others replace their part of it with MAP_FIXED), and register the object
- * with GDB (gdb_jit.c). Our objects need nothing else from a loader: no
- * relocations, no dependencies, no constructors. No name is involved, so
- * the name checks of open_ours() have nothing to guard against: the
- * mapping is of our own descriptor.
- */
-static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_loaded *out, char *err)
-{
-	USDT_ELF(Ehdr) eh;
-	USDT_ELF(Phdr) ph[MAP_SEGMENTS_MAX];
-	size_t nload = 0;
-	if (size < sizeof eh)
-		return usdt_errf(err, "the image is too small");
-	memcpy(&eh, image, sizeof eh);
-	if (eh.e_phentsize != sizeof ph[0] || eh.e_phoff > size ||
-	    (size - eh.e_phoff) / sizeof ph[0] < eh.e_phnum)
-		return usdt_errf(err, "the image's program headers are out of bounds");
-	uintptr_t page = (uintptr_t)getpagesize();
-	for (size_t i = 0; i < eh.e_phnum; i++) {
-		USDT_ELF(Phdr) p;
-		memcpy(&p, image + eh.e_phoff + i * sizeof p, sizeof p);
-		if (p.p_type != PT_LOAD)
-			continue;
-		/* what elf_image.c writes: file-backed segments at their own
-		 * offsets, in order, nothing past the file */
-		if (nload == MAP_SEGMENTS_MAX || p.p_vaddr != p.p_offset || p.p_memsz != p.p_filesz ||
-		    p.p_offset > size || p.p_filesz > size - p.p_offset || p.p_align < page ||
-		    (nload > 0 && p.p_vaddr < ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz))
-			return usdt_errf(err, "the image has a PT_LOAD the map strategy cannot map");
-		ph[nload++] = p;
-	}
-	if (nload == 0 || ph[0].p_vaddr != 0)
-		return usdt_errf(err, "the image has no PT_LOAD at offset 0");
-	size_t span = (size_t)((ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz + page - 1) & ~(uint64_t)(page - 1));
-	uint8_t *base = MAP_FAILED;
-	for (size_t i = 0; i < nload; i++) {
-		int prot = ((ph[i].p_flags & PF_R) ? PROT_READ : 0) | ((ph[i].p_flags & PF_W) ? PROT_WRITE : 0) |
-		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
-		size_t start = (size_t)(ph[i].p_vaddr & ~(uint64_t)(page - 1));
-		size_t len = i == 0 ? span : (size_t)((ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(uint64_t)(page - 1)) - start;
-		void *m = mmap(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
-		               (off_t)start);
-		if (m == MAP_FAILED) {
-			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
-			if (base != MAP_FAILED)
-				munmap(base, span);
-			return -1;
-		}
-		if (i == 0)
-			base = m;
-	}
-	out->map = base;
-	out->map_len = span;
-	out->base = (uintptr_t)base;
-	return 0;
-}
-
-static int load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
-{
-	int fd = sealed_memfd(image, size, tag, err);
-	if (fd < 0)
-		return -1;
-	count_lost(fd, out);
-	out->fd = fd;
-	out->file[0] = '\0';
-	if (note_identity(out, err) != 0 || map_segments(fd, image, size, out, err) != 0)
-		goto fail;
-	/* not a link-map name: the name bcc, bpftrace and libbpf open the
-	 * object under, for libusdt:provider_enable and `usdt list` */
-	proc_fd_name(out->path, (long)usdt_loader_pid(), fd);
-	out->gdb = usdt_gdb_register(image, size, out->base, err);
-	if (out->gdb != NULL)
-		return 0;
-	munmap(out->map, out->map_len);
-	out->map = NULL;
 fail:
 	close(fd);
 	out->fd = -1;
@@ -960,7 +864,7 @@ static int load_file_in(const char *dir, const uint8_t *image, size_t size, cons
 		usdt_errf(err, "write(%s/%s): %s", e, name, strerror(errno));
 		goto fail;
 	}
-	if (note_identity(out, err) != 0)
+	if (usdt_loader_note_identity(out, err) != 0)
 		goto fail;
 	/* tracers see the path (perf probe -x needs a real one); an absolute
 	 * path designates our file only (the directory was checked) */
@@ -1027,7 +931,7 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 	for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
 		int rc;
 		if (strcmp(s, "map") == 0) {
-			rc = load_map(image, size, tag, out, one);
+			rc = usdt_load_map(image, size, tag, out, one);
 			out->strategy = USDT_LOAD_MAP;
 		} else if (strcmp(s, "memfd") == 0) {
 			rc = load_memfd(image, size, tag, out, one);
@@ -1068,8 +972,7 @@ int usdt_loader_hide(struct usdt_loaded *obj, char *err)
 	/* the name first: from now on gdb never opens the descriptor number */
 	if (obj->lm != NULL)
 		__atomic_store_n(&obj->lm->l_name, (char *)hidden_name, __ATOMIC_RELEASE);
-	usdt_gdb_unregister(obj->gdb);
-	obj->gdb = NULL;
+	usdt_loader_map_hide(obj);
 	obj->hidden = 1;
 	release_fd(obj);
 	release_file(obj);
@@ -1089,11 +992,8 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
 		rc = usdt_errf(err, "dlclose(%s): %s", obj->opened, e ? e : "unknown error");
 	}
 	obj->handle = NULL;
-	usdt_gdb_unregister(obj->gdb);
-	obj->gdb = NULL;
-	if (obj->map != NULL && munmap(obj->map, obj->map_len) != 0 && rc == 0)
-		rc = usdt_errf(err, "munmap of the object: %s", strerror(errno));
-	obj->map = NULL;
+	if (usdt_loader_map_unload(obj, rc == 0 ? err : NULL) != 0)
+		rc = -1;
 	release_fd(obj);
 	release_file(obj);
 	return rc;
@@ -1117,7 +1017,7 @@ void usdt_loader_fork_child(void)
 		if (o->hidden || (o->lm == NULL && o->strategy != USDT_LOAD_MAP))
 			continue;
 		if (fd_is_ours(o, &st))          /* fstat: async-signal-safe */
-			proc_fd_name(o->path, pid, o->fd);
+			usdt_loader_proc_fd_name(o->path, pid, o->fd);
 		else
 			o->path[0] = '\0';       /* the program took the number */
 	}

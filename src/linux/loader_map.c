@@ -1,0 +1,139 @@
+/*
+ * loader_map.c — the map strategy (loader.c's default): a provider's
+ * object is mapped from its sealed memfd by libusdt itself, not by
+ * dlopen, and shown to GDB through GDB's JIT interface (gdb_jit.c).
+ *
+ * Why: glibc's dlopen and dlclose walk every loaded object (name and
+ * file-identity compares, the namespace list, a sort at close), so one
+ * dlopen per provider made the 1 000th provider's enable cost 3-5 times
+ * the first and the 10 000th about 100 times, and dlopen alone was 8 of a
+ * 12 us enable (docs/performance.md). Our objects need nothing else from
+ * a dynamic loader: no relocations, dependencies, TLS or constructors.
+ * bcc, bpftrace and libbpf find the object exactly as they find a
+ * dlopen()ed memfd: through /proc/PID/maps, mapping the "/memfd:..." name
+ * back to /proc/PID/fd/N, which is why the descriptor stays open. GDB,
+ * which reads only the dynamic loader's link map and its JIT list, gets a
+ * JIT entry. What users see differently: GDB names the object
+ * <in-memory@0x...>, and `info sharedlibrary`, dl_iterate_phdr() and
+ * dladdr() do not list it (LIBUSDT_LOADER=memfd restores dlopen).
+ *
+ * Locking and fork: as loader.c (the groups lock is held by every caller;
+ * a forked child keeps the mappings, the descriptor and GDB's entries,
+ * all valid in it).
+ */
+#include <elf.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "linux/gdb_jit.h"
+#include "linux/loader.h"
+#include "linux/loader_internal.h"
+#include "usdt_internal.h"
+
+#define MAP_SEGMENTS_MAX 4       /* PT_LOADs mapped (elf_image.c writes 2) */
+
+/*
+ * The map strategy: map the sealed memfd's PT_LOAD segments ourselves, as
+ * ld.so would (the first segment's mapping reserves the whole span, the
+ * others replace their part of it with MAP_FIXED), and register the object
+ * with GDB (gdb_jit.c). Our objects need nothing else from a loader: no
+ * relocations, no dependencies, no constructors. No name is involved, so
+ * the name checks of open_ours() have nothing to guard against: the
+ * mapping is of our own descriptor.
+ */
+static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_loaded *out, char *err)
+{
+	USDT_ELF(Ehdr) eh;
+	USDT_ELF(Phdr) ph[MAP_SEGMENTS_MAX];
+	size_t nload = 0;
+	if (size < sizeof eh)
+		return usdt_errf(err, "the image is too small");
+	memcpy(&eh, image, sizeof eh);
+	if (eh.e_phentsize != sizeof ph[0] || eh.e_phoff > size ||
+	    (size - eh.e_phoff) / sizeof ph[0] < eh.e_phnum)
+		return usdt_errf(err, "the image's program headers are out of bounds");
+	uintptr_t page = (uintptr_t)getpagesize();
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		USDT_ELF(Phdr) p;
+		memcpy(&p, image + eh.e_phoff + i * sizeof p, sizeof p);
+		if (p.p_type != PT_LOAD)
+			continue;
+		/* what elf_image.c writes: file-backed segments at their own
+		 * offsets, in order, nothing past the file */
+		if (nload == MAP_SEGMENTS_MAX || p.p_vaddr != p.p_offset || p.p_memsz != p.p_filesz ||
+		    p.p_offset > size || p.p_filesz > size - p.p_offset || p.p_align < page ||
+		    (nload > 0 && p.p_vaddr < ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz))
+			return usdt_errf(err, "the image has a PT_LOAD the map strategy cannot map");
+		ph[nload++] = p;
+	}
+	if (nload == 0 || ph[0].p_vaddr != 0)
+		return usdt_errf(err, "the image has no PT_LOAD at offset 0");
+	size_t span = (size_t)((ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz + page - 1) & ~(uint64_t)(page - 1));
+	uint8_t *base = MAP_FAILED;
+	for (size_t i = 0; i < nload; i++) {
+		int prot = ((ph[i].p_flags & PF_R) ? PROT_READ : 0) | ((ph[i].p_flags & PF_W) ? PROT_WRITE : 0) |
+		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
+		size_t start = (size_t)(ph[i].p_vaddr & ~(uint64_t)(page - 1));
+		size_t len = i == 0 ? span : (size_t)((ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(uint64_t)(page - 1)) - start;
+		void *m = mmap(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
+		               (off_t)start);
+		if (m == MAP_FAILED) {
+			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
+			if (base != MAP_FAILED)
+				munmap(base, span);
+			return -1;
+		}
+		if (i == 0)
+			base = m;
+	}
+	out->map = base;
+	out->map_len = span;
+	out->base = (uintptr_t)base;
+	return 0;
+}
+
+int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+{
+	int fd = usdt_loader_sealed_memfd(image, size, tag, err);
+	if (fd < 0)
+		return -1;
+	usdt_loader_count_lost(fd, out);
+	out->fd = fd;
+	out->file[0] = '\0';
+	if (usdt_loader_note_identity(out, err) != 0 || map_segments(fd, image, size, out, err) != 0)
+		goto fail;
+	/* not a link-map name: the name bcc, bpftrace and libbpf open the
+	 * object under, for libusdt:provider_enable and `usdt list` */
+	usdt_loader_proc_fd_name(out->path, (long)usdt_loader_pid(), fd);
+	out->gdb = usdt_gdb_register(image, size, out->base, err);
+	if (out->gdb != NULL)
+		return 0;
+	munmap(out->map, out->map_len);
+	out->map = NULL;
+fail:
+	close(fd);
+	out->fd = -1;
+	return -1;
+}
+
+void usdt_loader_map_hide(struct usdt_loaded *obj)
+{
+	usdt_gdb_unregister(obj->gdb);
+	obj->gdb = NULL;
+}
+
+int usdt_loader_map_unload(struct usdt_loaded *obj, char *err)
+{
+	int rc = 0;
+	usdt_loader_map_hide(obj);
+	if (obj->map != NULL && munmap(obj->map, obj->map_len) != 0) {
+		if (err != NULL)
+			usdt_errf(err, "munmap of the object: %s", strerror(errno));
+		rc = -1;
+	}
+	obj->map = NULL;
+	return rc;
+}
