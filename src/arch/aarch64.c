@@ -22,48 +22,12 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "arch/spec_format.h"
 
 const uint8_t usdt_arch_site_code[USDT_ARCH_SITE_STRIDE] = {
 	0x1f, 0x20, 0x03, 0xd5,   /* nop — the probe site */
 	0xc0, 0x03, 0x5f, 0xd6,   /* ret */
 };
-
-/* The argument spec is written without snprintf: it is made at every
- * enable (once per distinct signature). Each operand is formatted in a
- * local buffer and copied only if it fits, NUL-terminated. */
-static char *put_dec(char *p, long v)
-{
-	char tmp[24];
-	size_t n = 0;
-	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
-	if (v < 0)
-		*p++ = '-';
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *put_str(char *p, const char *s)
-{
-	size_t n = strlen(s);
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* Append op[0..len) to buf (n bytes used of buflen); -1 if it does not fit. */
-static int append(char *buf, size_t buflen, size_t *n, const char *op, size_t len)
-{
-	if (len >= buflen - *n)
-		return -1;
-	memcpy(buf + *n, op, len);
-	*n += len;
-	buf[*n] = '\0';
-	return 0;
-}
 
 int usdt_arch_argspec(char *buf, size_t buflen, size_t argc, const int8_t *size)
 {
