@@ -36,6 +36,40 @@
 #define MAP_SEGMENTS_MAX 4       /* PT_LOADs mapped (elf_image.c writes 2) */
 
 /*
+ * ThreadSanitizer builds (make check-tsan) only. TSan takes an mmap() as a
+ * write of the whole range by the thread that maps it. Threads that fire
+ * probes read a site through a pointer that its address orders (reader.h:
+ * no acquire on the site pointer in the fast path), and what keeps the
+ * range mapped is a grace period made of membarrier(), which TSan does not
+ * see; so every fire would be reported as racing with the enable that
+ * mapped the object. The same mapping made by ld.so inside dlopen (the
+ * memfd strategy) is a system call TSan never sees. Here too, in a TSan
+ * build, the segments are mapped with the system call itself.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define USDT_UNSEEN_MMAP 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define USDT_UNSEEN_MMAP 1
+#endif
+#endif
+
+#ifdef USDT_UNSEEN_MMAP
+#include <sys/syscall.h>
+static void *map_segment(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+#ifdef SYS_mmap2                /* 32-bit: the offset in 4096-byte units */
+	long r = syscall(SYS_mmap2, addr, len, prot, flags, fd, (long)(off / 4096));
+#else
+	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, (long)off);
+#endif
+	return r == -1 ? MAP_FAILED : (void *)r;
+}
+#else
+#define map_segment mmap
+#endif
+
+/*
  * The map strategy: map the sealed memfd's PT_LOAD segments ourselves, as
  * ld.so would (the first segment's mapping reserves the whole span, the
  * others replace their part of it with MAP_FIXED), and register the object
@@ -78,8 +112,8 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_l
 		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
 		size_t start = (size_t)(ph[i].p_vaddr & ~(uint64_t)(page - 1));
 		size_t len = i == 0 ? span : (size_t)((ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(uint64_t)(page - 1)) - start;
-		void *m = mmap(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
-		               (off_t)start);
+		void *m = map_segment(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
+		                      (off_t)start);
 		if (m == MAP_FAILED) {
 			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
 			if (base != MAP_FAILED)
