@@ -152,4 +152,15 @@ static inline void bench_header(const char *title)
 	fflush(stdout);
 }
 
+/* The body of a timed case: run the statements n times (i counts), return
+ * the nanoseconds per iteration. */
+#define LOOP(n, ...)                                               \
+	do {                                                       \
+		double t0_ = bench_now_ns();                       \
+		for (long i = 0; i < (n); i++) {                   \
+			__VA_ARGS__;                               \
+		}                                                  \
+		return (bench_now_ns() - t0_) / (double)(n);       \
+	} while (0)
+
 #endif

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_bpftrace.h"
 #include "usdt.h"
 #include "usdt_vm.h"
 #include "../tests/progs/jit.h"
@@ -229,84 +230,17 @@ out:
 
 /* ---- bpftrace */
 
-static pid_t bt_pid = -1;
-static char bt_out[64] = "";
-
-static void stop_bpftrace(void)
-{
-	if (bt_pid > 0) {
-		kill(bt_pid, SIGINT);
-		int st;
-		for (int i = 0; i < 200; i++) {
-			if (waitpid(bt_pid, &st, WNOHANG) == bt_pid) {
-				bt_pid = -1;
-				return;
-			}
-			usleep(50000);
-		}
-		kill(bt_pid, SIGKILL);
-		waitpid(bt_pid, &st, 0);
-		bt_pid = -1;
-	}
-}
+static struct bench_bt bt = { -1, "" };
 
 static int start_bpftrace(const char *bpftrace)
 {
-	char prog[512], pid[32];
+	char prog[512];
 	snprintf(prog, sizeof prog,
 	         "usdt:*:benchtr:fire { @ours = count(); } "
 	         "usdt:*:bench_sdt1:fire { @sdt = count(); } "
 	         "usdt:*:bench_hand:fire { @hand = count(); }%s",
 	         HAVE_JIT ? " usdt:*:benchtr:jitfire { @jit = count(); }" : "");
-	snprintf(pid, sizeof pid, "%ld", (long)getpid());
-	snprintf(bt_out, sizeof bt_out, "/tmp/libusdt-bench-bt.XXXXXX");
-	int fd = mkstemp(bt_out);
-	if (fd < 0)
-		return -1;
-	bt_pid = fork();
-	if (bt_pid < 0)
-		return -1;
-	if (bt_pid == 0) {
-		cpu_set_t all;
-		CPU_ZERO(&all);
-		for (int i = 0; i < CPU_SETSIZE; i++)
-			CPU_SET(i, &all);
-		sched_setaffinity(0, sizeof all, &all);
-		signal(SIGINT, SIG_DFL);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp(bpftrace, bpftrace, "-p", pid, "-e", prog, (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
-	return 0;
-}
-
-static long bt_count(const char *map)
-{
-	FILE *f = fopen(bt_out, "r");
-	char line[256], key[64];
-	long v = -1;
-	snprintf(key, sizeof key, "@%s: ", map);
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, key, strlen(key)) == 0)
-			v = atol(line + strlen(key));
-	fclose(f);
-	return v;
-}
-
-static void dump_bt_output(void)
-{
-	FILE *f = fopen(bt_out, "r");
-	char line[256];
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, "RLIMIT_MEMLOCK") == NULL)
-			fprintf(stderr, "  bpftrace| %s", line);
-	fclose(f);
+	return bench_bt_start(&bt, bpftrace, prog, "bt");
 }
 
 /* A site is armed once its first 4 bytes differ from what they were
@@ -422,17 +356,15 @@ int main(void)
 			armed = armed && site_armed(sites[k], k);
 		if (armed)
 			break;
-		int st;
-		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid) {
-			bt_pid = -1;
+		if (bench_bt_exited(&bt)) {
 			fprintf(stderr, "traced: bpftrace exited before attaching:\n");
-			dump_bt_output();
+			bench_bt_dump(&bt);
 			return 1;
 		}
 		if (bench_now_ns() - t0 > 120e9) {
 			fprintf(stderr, "traced: bpftrace did not attach within 120 s\n");
-			stop_bpftrace();
-			dump_bt_output();
+			bench_bt_stop(&bt);
+			bench_bt_dump(&bt);
 			return 1;
 		}
 		usleep(20000);
@@ -460,7 +392,7 @@ int main(void)
 		r_jit_hand[r] = HAVE_JIT ? ns[K_JIT][r] / ns[K_HAND][r] : 0;
 	}
 	int tramp = has_trampoline();
-	stop_bpftrace();
+	bench_bt_stop(&bt);
 
 	double med[K_N];
 	for (int k = 0; k < nk; k++)
@@ -488,7 +420,7 @@ int main(void)
 
 	long expect = warm + (long)runs * n;
 	for (int k = 0; k < nk; k++) {
-		long got = bt_count(kind_map[k]);
+		long got = bench_bt_count(&bt, kind_map[k]);
 		char name[96], b[48];
 		const char *what, *csvwhat;
 		snprintf(name, sizeof name, "bpftrace count = fires (%s)", kind_label[k]);
@@ -496,7 +428,7 @@ int main(void)
 		if (got != expect) {
 			fprintf(stderr, "traced: bpftrace counted %ld %s fires, expected %ld\n", got, kind_label[k],
 			        expect);
-			dump_bt_output();
+			bench_bt_dump(&bt);
 			rc = 1;
 		}
 		site_bytes(bytes[k], b, sizeof b, &what, &csvwhat);
@@ -511,7 +443,7 @@ int main(void)
 	}
 	printf("traced     [uprobes-trampoline] mapped: %s; %ld fires per probe counted\n", tramp ? "yes" : "no",
 	       expect);
-	unlink(bt_out);
+	unlink(bt.out);
 	munmap(jcode.p, JIT_CODE_SIZE);
 	usdt_vm_client_free(client);
 	usdt_probe_release(pd);

@@ -68,14 +68,6 @@ BENCH_NOINLINE BENCH_LINE void bench_sdt2(long a, long b)
 
 static usdt_probe_t *probes[4];      /* 0, 2, 6, 12 arguments */
 
-#define LOOP(n, ...)                                               \
-	do {                                                       \
-		double t0_ = bench_now_ns();                       \
-		for (long i = 0; i < (n); i++) {                   \
-			__VA_ARGS__;                               \
-		}                                                  \
-		return (bench_now_ns() - t0_) / (double)(n);       \
-	} while (0)
 
 BENCH_CASE double run_call(long n, void *x)
 {

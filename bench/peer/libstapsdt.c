@@ -34,6 +34,7 @@
 #include <libstapsdt.h>
 
 #include "bench.h"
+#include "bench_bpftrace.h"
 #include "usdt.h"
 
 #ifndef STAP_LINK
@@ -52,14 +53,6 @@ BENCH_NOINLINE void peer_sdt2(long a, long b)
 static usdt_probe_t *up;      /* libusdt's probe benchpu:f2 */
 static SDTProbe_t *sp;        /* libstapsdt's probe benchps:f2 */
 
-#define LOOP(n, ...)                                               \
-	do {                                                       \
-		double t0_ = bench_now_ns();                       \
-		for (long i = 0; i < (n); i++) {                   \
-			__VA_ARGS__;                               \
-		}                                                  \
-		return (bench_now_ns() - t0_) / (double)(n);       \
-	} while (0)
 
 static BENCH_NOINLINE double run_sdt2(long n, void *x)
 {
@@ -160,68 +153,7 @@ static int stap_load_us(int nprobes, double *en, double *dis)
 
 /* ---- traced: bpftrace attached to both probes */
 
-static pid_t bt_pid = -1;
-static char bt_out[64] = "";
-
-static void stop_bpftrace(void)
-{
-	if (bt_pid <= 0)
-		return;
-	kill(bt_pid, SIGINT);
-	int st;
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid) {
-			bt_pid = -1;
-			return;
-		}
-		usleep(50000);
-	}
-	kill(bt_pid, SIGKILL);
-	waitpid(bt_pid, &st, 0);
-	bt_pid = -1;
-}
-
-static int start_bpftrace(const char *bpftrace)
-{
-	char pid[32];
-	const char *prog = "usdt:*:benchpu:f2 { @usdt = count(); } usdt:*:benchps:f2 { @stap = count(); }";
-	snprintf(pid, sizeof pid, "%ld", (long)getpid());
-	snprintf(bt_out, sizeof bt_out, "/tmp/libusdt-bench-peer.XXXXXX");
-	int fd = mkstemp(bt_out);
-	if (fd < 0)
-		return -1;
-	bt_pid = fork();
-	if (bt_pid < 0)
-		return -1;
-	if (bt_pid == 0) {
-		cpu_set_t all;
-		CPU_ZERO(&all);
-		for (int i = 0; i < CPU_SETSIZE; i++)
-			CPU_SET(i, &all);
-		sched_setaffinity(0, sizeof all, &all);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp(bpftrace, bpftrace, "-p", pid, "-e", prog, (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
-	return 0;
-}
-
-static long bt_count(const char *map)
-{
-	FILE *f = fopen(bt_out, "r");
-	char line[256], key[64];
-	long v = -1;
-	snprintf(key, sizeof key, "@%s: ", map);
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, key, strlen(key)) == 0)
-			v = atol(line + strlen(key));
-	fclose(f);
-	return v;
-}
+static struct bench_bt bt = { -1, "" };
 
 static BENCH_NOINLINE double traced_usdt(long n)
 {
@@ -257,16 +189,16 @@ static int traced_part(int runs)
 		printf("libstapsdt: NOTE: traced rows skipped: %s is not installed\n", bpftrace);
 		return 77;
 	}
-	if (start_bpftrace(bpftrace) != 0)
+	if (bench_bt_start(&bt, bpftrace, "usdt:*:benchpu:f2 { @usdt = count(); } usdt:*:benchps:f2 { @stap = count(); }",
+	                   "peer") != 0)
 		return 1;
 	double t0 = bench_now_ns();
 	while (!(usdt_is_enabled(up) && probeIsEnabled(sp))) {
-		int st;
-		if (waitpid(bt_pid, &st, WNOHANG) == bt_pid || bench_now_ns() - t0 > 120e9) {
+		if (bench_bt_exited(&bt) || bench_now_ns() - t0 > 120e9) {
 			fprintf(stderr, "libstapsdt: bpftrace did not attach to both probes (usdt %d, libstapsdt %d)\n",
 			        usdt_is_enabled(up), probeIsEnabled(sp));
-			bt_pid = waitpid(bt_pid, &st, WNOHANG) == bt_pid ? -1 : bt_pid;
-			stop_bpftrace();
+			bench_bt_stop(&bt);
+			bench_bt_dump(&bt);
 			return 1;
 		}
 		usleep(20000);
@@ -283,9 +215,9 @@ static int traced_part(int runs)
 		r[k] = s[k] / u[k];
 	}
 	usleep(200000);
-	stop_bpftrace();
-	long cu = bt_count("usdt"), cs = bt_count("stap"), want = 100 + (long)runs * n;
-	unlink(bt_out);
+	bench_bt_stop(&bt);
+	long cu = bench_bt_count(&bt, "usdt"), cs = bench_bt_count(&bt, "stap"), want = 100 + (long)runs * n;
+	unlink(bt.out);
 	printf("# traced: %d runs x %ld fires per probe, bpftrace count(): libusdt %ld, libstapsdt %ld (fired %ld each)\n",
 	       runs, n, cu, cs, want);
 	bench_row("libstapsdt", "traced usdt_fire_probe, 2 args (libusdt.so)", bench_median(u, runs), "ns", -1, "", "", "");
