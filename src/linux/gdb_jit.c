@@ -114,7 +114,7 @@ static int within(size_t size, uint64_t off, uint64_t len)
 	return off <= size && len <= size - off;
 }
 
-static int rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)
+static void rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)
 {
 	for (size_t off = 0; off + sizeof(USDT_ELF(Sym)) <= len; off += sizeof(USDT_ELF(Sym))) {
 		USDT_ELF(Sym) s;
@@ -124,10 +124,9 @@ static int rebase_symbols(uint8_t *p, size_t len, uintptr_t bias)
 		s.st_value = (ADDR)(s.st_value + bias);
 		memcpy(p + off, &s, sizeof s);
 	}
-	return 0;
 }
 
-static int rebase_dynamic(uint8_t *p, size_t len, uintptr_t bias)
+static void rebase_dynamic(uint8_t *p, size_t len, uintptr_t bias)
 {
 	for (size_t off = 0; off + sizeof(USDT_ELF(Dyn)) <= len; off += sizeof(USDT_ELF(Dyn))) {
 		USDT_ELF(Dyn) d;
@@ -139,55 +138,6 @@ static int rebase_dynamic(uint8_t *p, size_t len, uintptr_t bias)
 			memcpy(p + off, &d, sizeof d);
 		}
 	}
-	return 0;
-}
-
-/* Add `bias` to every address GDB reads in img (see the top of the file).
- * Every header is bounds-checked, although the image is our own. */
-static int rebase(uint8_t *img, size_t size, uintptr_t bias)
-{
-	USDT_ELF(Ehdr) eh;
-	if (size < sizeof eh)
-		return -1;
-	memcpy(&eh, img, sizeof eh);
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != USDT_ARCH_ELF_CLASS ||
-	    eh.e_phentsize != sizeof(USDT_ELF(Phdr)) || eh.e_shentsize != sizeof(USDT_ELF(Shdr)) ||
-	    !within(size, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(USDT_ELF(Phdr))) ||
-	    !within(size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(USDT_ELF(Shdr))))
-		return -1;
-	if (eh.e_entry != 0) {
-		eh.e_entry = (ADDR)(eh.e_entry + bias);
-		memcpy(img, &eh, sizeof eh);
-	}
-	for (size_t i = 0; i < eh.e_phnum; i++) {
-		USDT_ELF(Phdr) ph;
-		uint8_t *at = img + eh.e_phoff + i * sizeof ph;
-		memcpy(&ph, at, sizeof ph);
-		if (ph.p_type == PT_GNU_STACK)
-			continue;
-		ph.p_vaddr = (ADDR)(ph.p_vaddr + bias);
-		ph.p_paddr = (ADDR)(ph.p_paddr + bias);
-		memcpy(at, &ph, sizeof ph);
-	}
-	for (size_t i = 0; i < eh.e_shnum; i++) {
-		USDT_ELF(Shdr) sh;
-		uint8_t *at = img + eh.e_shoff + i * sizeof sh;
-		memcpy(&sh, at, sizeof sh);
-		if (sh.sh_type == SHT_NOBITS || (sh.sh_type != SHT_NULL && !within(size, sh.sh_offset, sh.sh_size)))
-			return -1;
-		int rc = 0;
-		if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB)
-			rc = rebase_symbols(img + sh.sh_offset, sh.sh_size, bias);
-		else if (sh.sh_type == SHT_DYNAMIC)
-			rc = rebase_dynamic(img + sh.sh_offset, sh.sh_size, bias);
-		if (rc != 0)
-			return -1;
-		if (sh.sh_flags & SHF_ALLOC) {
-			sh.sh_addr = (ADDR)(sh.sh_addr + bias);
-			memcpy(at, &sh, sizeof sh);
-		}
-	}
-	return 0;
 }
 
 /* Tell a GDB that may be attached: store the action, then call. */
@@ -209,17 +159,22 @@ static void notify_gdb(uint32_t action, struct jit_code_entry *e)
  * quarter of a large provider's object), and the padding between
  * segments (on aarch64 the writable segment starts 64 KiB in, so a
  * one-probe object is 64 KiB of zeros; its copy is under 2 KiB).
- * Returns the copy's size; writes it when out is not NULL; 0 when the
- * image's section headers are out of bounds or too many.
+ * Written into out (when not NULL) with `bias` added to every address GDB
+ * reads (see the top of the file): section addresses, the entry point,
+ * .dynsym values and .dynamic pointers. Returns the copy's size, or 0
+ * when the image's headers are not what elf_image.c writes (bounds, class,
+ * too many sections, a section without contents). Every header is
+ * bounds-checked, although the image is our own.
  */
-static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size)
+static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size, uintptr_t bias)
 {
 	USDT_ELF(Ehdr) eh;
 	USDT_ELF(Shdr) sh[GDB_SECTIONS_MAX];
 	if (size < sizeof eh)
 		return 0;
 	memcpy(&eh, img, sizeof eh);
-	if (eh.e_shentsize != sizeof sh[0] || eh.e_shnum == 0 || eh.e_shnum > GDB_SECTIONS_MAX ||
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != USDT_ARCH_ELF_CLASS ||
+	    eh.e_shentsize != sizeof sh[0] || eh.e_shnum == 0 || eh.e_shnum > GDB_SECTIONS_MAX ||
 	    eh.e_shstrndx >= eh.e_shnum || !within(size, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof sh[0]))
 		return 0;
 	memcpy(sh, img + eh.e_shoff, eh.e_shnum * sizeof sh[0]);
@@ -228,7 +183,7 @@ static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size)
 		return 0;
 	size_t off = sizeof eh;
 	for (size_t i = 1; i < eh.e_shnum; i++) {
-		if (sh[i].sh_type != SHT_NOBITS && !within(size, sh[i].sh_offset, sh[i].sh_size))
+		if (sh[i].sh_type == SHT_NOBITS || !within(size, sh[i].sh_offset, sh[i].sh_size))
 			return 0;
 		int meta = sh[i].sh_name < str->sh_size && str->sh_size - sh[i].sh_name >= sizeof META_SECTION &&
 		           memcmp(img + str->sh_offset + sh[i].sh_name, META_SECTION, sizeof META_SECTION) == 0;
@@ -236,18 +191,24 @@ static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size)
 		if (align > GDB_ALIGN_MAX)
 			return 0;
 		off = (size_t)((off + align - 1) & ~(align - 1));
-		size_t from = (size_t)sh[i].sh_offset;
-		if (meta)
-			sh[i].sh_size = 0;
+		size_t from = (size_t)sh[i].sh_offset, len = meta ? 0 : (size_t)sh[i].sh_size;
+		sh[i].sh_size = len;
 		sh[i].sh_offset = (USDT_ELF(Off))off;
-		if (sh[i].sh_type == SHT_NOBITS)
-			continue;
-		if (out != NULL)
-			memcpy(out + off, img + from, (size_t)sh[i].sh_size);
-		off += (size_t)sh[i].sh_size;
+		if (sh[i].sh_flags & SHF_ALLOC)
+			sh[i].sh_addr = (ADDR)(sh[i].sh_addr + bias);
+		if (out != NULL) {
+			memcpy(out + off, img + from, len);
+			if (sh[i].sh_type == SHT_DYNSYM || sh[i].sh_type == SHT_SYMTAB)
+				rebase_symbols(out + off, len, bias);
+			else if (sh[i].sh_type == SHT_DYNAMIC)
+				rebase_dynamic(out + off, len, bias);
+		}
+		off += len;
 	}
 	off = (off + sizeof(ADDR) - 1) & ~(sizeof(ADDR) - 1);
 	if (out != NULL) {
+		if (eh.e_entry != 0)
+			eh.e_entry = (ADDR)(eh.e_entry + bias);
 		eh.e_phoff = 0;
 		eh.e_phnum = 0;
 		eh.e_shoff = (USDT_ELF(Off))off;
@@ -259,7 +220,7 @@ static size_t pack_for_gdb(uint8_t *out, const uint8_t *img, size_t size)
 
 struct usdt_gdb_entry *usdt_gdb_register(const uint8_t *image, size_t size, uintptr_t bias, char *err)
 {
-	size_t len = pack_for_gdb(NULL, image, size);
+	size_t len = pack_for_gdb(NULL, image, size, bias);
 	if (len == 0) {
 		usdt_errf(err, "the object's ELF headers cannot be rebased for GDB");
 		return NULL;
@@ -269,13 +230,8 @@ struct usdt_gdb_entry *usdt_gdb_register(const uint8_t *image, size_t size, uint
 		usdt_errf(err, "out of memory for GDB's copy of the object (%zu bytes)", len);
 		return NULL;
 	}
-	size = pack_for_gdb(e->image, image, size);
+	size = pack_for_gdb(e->image, image, size, bias);
 	e->size = size;
-	if (rebase(e->image, size, bias) != 0) {
-		free(e);
-		usdt_errf(err, "the object's ELF headers cannot be rebased for GDB");
-		return NULL;
-	}
 	e->jit.symfile_addr = (const char *)e->image;
 	e->jit.symfile_size = size;
 	e->jit.prev_entry = NULL;
