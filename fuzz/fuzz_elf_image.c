@@ -5,7 +5,8 @@
  * probes, argument specs from usdt_arch_argspec with any signed sizes,
  * optional extra code, both .dynamic placements). Every built image is
  * re-parsed by an independent reader, libelf, and must be a valid object:
- * ELF header, program headers (p_vaddr == p_offset, inside the file, no
+ * ELF header, program headers (p_vaddr == base + p_offset, the R+W one
+ * running to the end of the file, inside the file, no
  * segment both writable and executable, the sections in the right
  * segments), section headers (inside the file, the order bcc needs),
  * the build-id note, the dynamic symbols reachable through .hash, the
@@ -14,7 +15,8 @@
  * provider, name and argument strings equal to the inputs). Any mismatch
  * aborts (a finding).
  *
- * Input: byte 0 flags (bit 0 ro_dynamic, bit 1 extra code), byte 1 probe
+ * Input: byte 0 flags (bit 0 ro_dynamic, bit 1 extra code, bit 2 a link
+ * address, from a later byte, as the map strategy's), byte 1 probe
  * count (% 65), then a length-prefixed provider name, then per probe a
  * length-prefixed name, an argument count (% 33) and one byte per argument
  * selecting its signed size; missing bytes read as 0.
@@ -138,9 +140,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < extra_size; i++)
 		extra[i] = (uint8_t)get(&in);
 
+	/* linked at 0, or (flag 4) at a page-aligned address as the map
+	 * strategy links it: every address is then base + its offset */
+	uint64_t link = (flags & 4) ? (uint64_t)(get(&in) + 1) << 28 : 0;
 	struct usdt_elf_desc d = { .provider = provider, .probes = probes, .nprobes = n, .build_id = build_id,
 	                           .extra_text = extra_size ? extra : NULL, .extra_text_size = extra_size,
-	                           .ro_dynamic = flags & 1 };
+	                           .ro_dynamic = flags & 1, .base = link };
 	uint8_t *img = NULL;
 	struct usdt_elf_layout lay;
 	if (usdt_elf_build(&d, &img, &lay, err) != 0)
@@ -190,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gelf_getshdr(scn, &sh);
 		if (sh.sh_type != SHT_NOBITS && !in_range(sh.sh_offset, sh.sh_size, 0, lay.size))
 			FAIL("section %zu outside the image", elf_ndxscn(scn));
-		if ((sh.sh_flags & SHF_ALLOC) && sh.sh_addr != sh.sh_offset)
-			FAIL("section %zu: address != offset", elf_ndxscn(scn));
+		if ((sh.sh_flags & SHF_ALLOC) && sh.sh_addr != link + sh.sh_offset)
+			FAIL("section %zu: address != base + offset", elf_ndxscn(scn));
 		if (sh.sh_addralign > 1 && sh.sh_offset % sh.sh_addralign != 0)
 			FAIL("section %zu misaligned", elf_ndxscn(scn));
 	}
@@ -209,7 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FAIL("executable stack");
 		if (ph.p_type == PT_GNU_STACK)
 			continue;
-		if (ph.p_vaddr != ph.p_offset || ph.p_filesz != ph.p_memsz || !in_range(ph.p_offset, ph.p_filesz, 0, lay.size))
+		if (ph.p_vaddr != link + ph.p_offset || ph.p_filesz != ph.p_memsz ||
+		    !in_range(ph.p_offset, ph.p_filesz, 0, lay.size))
 			FAIL("segment %zu: vaddr/offset/size", i);
 		if (ph.p_type == PT_LOAD) {
 			nload++;
@@ -230,6 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FAIL("%d PT_LOAD (%d R+X, %d R+W)", nload, nrx, nrw);
 	if (rx.p_offset + rx.p_filesz > rw.p_offset)
 		FAIL("segments overlap");
+	if (rw.p_offset + rw.p_filesz != lay.size)
+		FAIL("the R+W segment does not run to the end of the file (the whole file is loaded)");
 	if (!in_range(text.sh.sh_addr, text.sh.sh_size, rx.p_vaddr, rx.p_memsz) ||
 	    !in_range(base.sh.sh_addr, base.sh.sh_size, rx.p_vaddr, rx.p_memsz) ||
 	    !in_range(hash.sh.sh_addr, hash.sh.sh_size, rx.p_vaddr, rx.p_memsz) ||
@@ -326,9 +334,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FAIL("note %zu: base address", count);
 		if (a[2] != probes_s.sh.sh_addr + 2 * count || !in_range(a[2], 2, probes_s.sh.sh_addr, probes_s.sh.sh_size))
 			FAIL("note %zu: semaphore address", count);
-		if (memcmp(img + a[0], usdt_arch_site_code, USDT_ARCH_SITE_STRIDE) != 0)
+		if (memcmp(img + (a[0] - link), usdt_arch_site_code, USDT_ARCH_SITE_STRIDE) != 0)
 			FAIL("note %zu: site bytes", count);
-		if (*(const uint16_t *)(img + a[2]) != 0)
+		if (*(const uint16_t *)(img + (a[2] - link)) != 0)
 			FAIL("note %zu: semaphore not zero", count);
 		const char *s = (const char *)desc + 24, *end = (const char *)desc + nh.n_descsz;
 		const char *want[3] = { provider, names[count], specs[count] };
@@ -345,7 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (count != n)
 		FAIL("%zu notes for %zu probes", count, n);
-	if (extra_size && (lay.extra_text % 16 != 0 || memcmp(img + lay.extra_text, extra, extra_size) != 0 ||
+	if (extra_size && (lay.extra_text % 16 != 0 || memcmp(img + (lay.extra_text - link), extra, extra_size) != 0 ||
 	                   !in_range(lay.extra_text, extra_size, text.sh.sh_addr, text.sh.sh_size)))
 		FAIL("extra code");
 	elf_end(e);

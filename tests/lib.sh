@@ -58,6 +58,19 @@ note_field() {
   readelf -n "$1" | awk -v p="$2" -v f="$3" '$1=="Name:" {n=$2} n==p && $0 ~ f {for(i=1;i<=NF;i++) if ($i==f) {v=$(i+1); sub(/,$/,"",v); print v; exit}}'
 }
 
+# note_offset FILE PROBE FIELD: the same as a file offset (hex), what a
+# tracefs uprobe takes: the note holds link-time addresses, and libusdt
+# links an object at the address it maps it at (the map strategy), so
+# the link address (the first PT_LOAD's VirtAddr, whose offset is 0) is
+# taken off.
+note_offset() {
+  local v link
+  v=$(note_field "$1" "$2" "$3") || return 1
+  [ -n "$v" ] || return 1
+  link=$(readelf -lW "$1" | awk '$1=="LOAD" {print $3; exit}')
+  printf '0x%x\n' $(( v - ${link:-0} ))
+}
+
 bt() { bpftrace "$@" 2> >(grep -v -e RLIMIT_MEMLOCK -e '^$' >&2); }
 
 wait_state() {

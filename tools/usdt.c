@@ -142,7 +142,8 @@ struct object {
 	enum strategy strategy;
 	char path[PATH_BYTES];   /* what a tracer should use */
 	char *provider, *module;
-	uint64_t base;
+	uint64_t base;           /* runtime address of file offset 0 */
+	uint64_t link_delta;     /* link-time address - file offset */
 	struct probe *probes;
 	size_t nprobes;
 };
@@ -235,7 +236,7 @@ static uint8_t *read_all(int fd, size_t *len)
 }
 
 struct section {
-	uint64_t off, size;
+	uint64_t off, size, addr;
 	int found;
 };
 
@@ -278,18 +279,18 @@ static int find_sections(const uint8_t *img, size_t len, const char *const *name
 	size_t want = *is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
 	if (shentsize != want || shoff > len || shnum > (len - shoff) / want || shstrndx >= shnum)
 		return -1;
-	uint64_t soff[2] = { 0, 0 }, ssz[2] = { 0, 0 }, sname;
+	uint64_t soff[2] = { 0, 0 }, ssz[2] = { 0, 0 }, sname, saddr;
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t i = pass ? 0 : shstrndx; i < (pass ? shnum : shstrndx + 1); i++) {
 			const uint8_t *sh = img + shoff + i * want;
 			if (*is64) {
 				Elf64_Shdr s;
 				memcpy(&s, sh, sizeof s);
-				sname = s.sh_name, soff[0] = s.sh_offset, ssz[0] = s.sh_size;
+				sname = s.sh_name, soff[0] = s.sh_offset, ssz[0] = s.sh_size, saddr = s.sh_addr;
 			} else {
 				Elf32_Shdr s;
 				memcpy(&s, sh, sizeof s);
-				sname = s.sh_name, soff[0] = s.sh_offset, ssz[0] = s.sh_size;
+				sname = s.sh_name, soff[0] = s.sh_offset, ssz[0] = s.sh_size, saddr = s.sh_addr;
 			}
 			if (soff[0] > len || ssz[0] > len - soff[0])
 				return -1;
@@ -305,6 +306,7 @@ static int find_sections(const uint8_t *img, size_t len, const char *const *name
 				if (strnlen(nm, maxlen) == strlen(names[k]) && strncmp(nm, names[k], maxlen) == 0) {
 					out[k].off = soff[0];
 					out[k].size = ssz[0];
+					out[k].addr = saddr;
 					out[k].found = 1;
 				}
 		}
@@ -415,13 +417,18 @@ static int read_object(int fd, struct object *o, unsigned *machine)
 	uint8_t *img = read_all(fd, &len);
 	if (img == NULL)
 		return -1;
-	static const char *const names[] = { ".note.stapsdt", USDT_TYPE_NOTE_SECTION };
-	struct section sec[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	static const char *const names[] = { ".note.stapsdt", USDT_TYPE_NOTE_SECTION, ".stapsdt.base" };
+	struct section sec[3] = { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, { 0, 0, 0, 0 } };
 	int is64, rc = -1;
-	if (find_sections(img, len, names, sec, 2, &is64, machine) == 0 && sec[0].found &&
+	if (find_sections(img, len, names, sec, 3, &is64, machine) == 0 && sec[0].found &&
 	    parse_stapsdt(img, &sec[0], is64, o) == 0) {
 		if (sec[1].found)
 			parse_meta(img, &sec[1], o);
+		/* libusdt links an object at 0, or where it maps it (the map
+		 * strategy): link address - file offset, the same for every
+		 * section, turns the notes' addresses into file offsets */
+		if (sec[2].found)
+			o->link_delta = sec[2].addr - sec[2].off;
 		rc = 0;
 	}
 	free(img);
@@ -653,7 +660,7 @@ static void scan_process(pid_t pid, struct objects *objs, struct libs *libs)
 		if (o.module == NULL)
 			o.module = xstrdup("");
 		for (size_t k = 0; k < o.nprobes; k++)
-			read_state(memfd, &o.probes[k], o.base, machine);
+			read_state(memfd, &o.probes[k], o.base - o.link_delta, machine);
 		if (objs->n == objs->cap) {
 			objs->cap = objs->cap ? 2 * objs->cap : 8;
 			objs->v = xrealloc(objs->v, objs->cap * sizeof *objs->v);

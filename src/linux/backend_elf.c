@@ -256,10 +256,16 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	meta.same = mem + n * sizeof *spec;
 	uint8_t *image = mem + arrays;
 	struct usdt_elf_layout layout;
+	/* the image is linked where the map strategy will map it (0 when
+	 * it is not in the list): loader.h, usdt_loader_reserve() */
+	struct usdt_reservation resv;
+	usdt_loader_reserve(bound, &resv);
+	desc.base = resv.base;
 	usdt_elf_write(&desc, image, &layout);
 	usdt_type_note_write(provider, gen, &meta, image + layout.meta);
-	if (usdt_load(image, layout.size, provider->name, obj, err) != 0)
+	if (usdt_load(image, layout.size, provider->name, &resv, obj, err) != 0)
 		goto out;
+	/* obj->base: the load bias (0 when mapped where it was linked) */
 	for (size_t i = 0; i < n; i++) {
 		gen->bindings[i].site = (const unsigned char *)(uintptr_t)(obj->base + layout.text + i * USDT_ARCH_SITE_STRIDE);
 		gen->bindings[i].sem = (const volatile uint16_t *)(uintptr_t)(obj->base + layout.probes + 2 * i);

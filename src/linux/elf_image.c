@@ -41,14 +41,28 @@
  *   - .dynamic/.dynsym/.dynstr/.hash so that dlopen() accepts it and GDB
  *     can name the site functions; dlopen puts the object in the loader's
  *     link map, which is where GDB finds it.
- * Every segment has p_vaddr == p_offset, so every tool's address to file
- * offset conversion (through .text, .probes, .stapsdt.base or a PT_LOAD)
- * gives the same answer.
+ * Link address. Every address in the object is desc->base + its file
+ * offset: segments, sections, symbols, .dynamic's pointers and the three
+ * addresses of every stapsdt note. The difference between address and
+ * offset is one constant, so every tool's address to file offset
+ * conversion (through .text, .probes, .stapsdt.base or a PT_LOAD) gives the
+ * same answer. desc->base is 0 (a plain shared object) or, for the map
+ * strategy (loader_map.c), the address the object is then mapped at, so
+ * that it needs no relocation: GDB's JIT interface (gdb_jit.c) reads
+ * objects from memory without relocating them, and can then read the
+ * mapped object itself instead of a rebased copy. A dlopen() of a based
+ * object works as for a prelinked library (ld.so adds the load bias).
+ * Tools see an ordinary shared object that happens to be mapped where it
+ * was linked; only a hand-made tracefs uprobe must take the link address
+ * (the first PT_LOAD's p_vaddr) off readelf's addresses (README, perf).
  *
  * Two PT_LOADs keep a provider at two mappings and W^X: R+X (headers,
  * dynamic symbols, build-id, probe sites, .stapsdt.base) and R+W (.dynamic,
- * .probes). .note.stapsdt, .shstrtab and the section headers follow outside
- * any segment (tools read them from the file). Layout:
+ * .probes, then the rest of the file). The whole file is loaded: the R+W
+ * segment runs to its end, over .note.stapsdt, .note.libusdt, .shstrtab
+ * and the section headers, so that the mapped object is the complete
+ * file GDB's JIT interface needs; those pages are never written, so they
+ * stay the memfd's own (no memory of their own). Layout:
  *
  *   0           ELF header, program headers
  *               .note.gnu.property (word-aligned)
@@ -61,7 +75,8 @@
  *   page        [.dynamic, without ro_dynamic], .probes (2 bytes per probe)
  *               .note.stapsdt, .note.libusdt (libusdt's type metadata,
  *               desc->meta_notes; no tracer reads it), .shstrtab,
- *               section header table
+ *               section header table (all in the R+W PT_LOAD's file
+ *               range; only .dynamic and .probes are SHF_ALLOC there)
  *
  * ro_dynamic (glibc >= 2.35, see backend_elf.c): a PT_DYNAMIC without PF_W
  * tells ld.so not to relocate .dynamic in place, so dlopen() never touches
@@ -145,6 +160,7 @@ static size_t note_size(size_t namesz, size_t descsz)
  * written; the buffer is sized for the most it can be (usdt_elf_bound),
  * and what follows it is placed once it is written. */
 struct plan {
+	uint64_t base;           /* link-time address of file offset 0 */
 	size_t nprobes, provlen;
 	size_t nsyms, nbucket;
 	size_t property_off, property_size;
@@ -181,6 +197,7 @@ static void plan_head(const struct usdt_elf_desc *d, struct plan *p)
 {
 	size_t provlen = d->provlen ? d->provlen : strlen(d->provider);
 	memset(p, 0, sizeof *p);
+	p->base = d->base;
 	p->nprobes = d->nprobes;
 	p->provlen = provlen;
 	p->nsyms = d->nprobes + 1;
@@ -248,13 +265,14 @@ static void set_shdr(USDT_ELF(Shdr) *sh, uint32_t name, uint32_t type, uint64_t 
 	sh->sh_entsize = entsize;
 }
 
-static void set_phdr(USDT_ELF(Phdr) *ph, uint32_t type, uint32_t flags, size_t off, size_t size, uint64_t align)
+static void set_phdr(USDT_ELF(Phdr) *ph, uint32_t type, uint32_t flags, size_t off, size_t size, uint64_t align,
+                     uint64_t base)
 {
 	ph->p_type = type;
 	ph->p_flags = flags;
 	ph->p_offset = off;
-	ph->p_vaddr = off;
-	ph->p_paddr = off;
+	ph->p_vaddr = (ADDR)(base + off);
+	ph->p_paddr = (ADDR)(base + off);
 	ph->p_filesz = size;
 	ph->p_memsz = size;
 	ph->p_align = align;
@@ -298,35 +316,38 @@ static void write_headers(uint8_t *img, const struct plan *p)
 	 * above the kernel's page size (aarch64: 64 KiB on a 4 KiB kernel)
 	 * ld.so would otherwise map the hole between them as a third,
 	 * PROT_NONE mapping; on x86_64 this covers the same pages as before. */
-	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rw_off, USDT_ARCH_PAGE_SIZE);
-	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->rw_off, p->rw_end - p->rw_off, USDT_ARCH_PAGE_SIZE);
-	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size, sizeof(ADDR));
-	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4);
-	set_phdr(&ph[PH_NOTE_PROPERTY], PT_NOTE, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
-	set_phdr(&ph[PH_PROPERTY], PT_GNU_PROPERTY, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN);
-	set_phdr(&ph[PH_STACK], PT_GNU_STACK, PF_R | PF_W, 0, 0, 16);
+	const uint64_t b = p->base;
+	set_phdr(&ph[PH_LOAD_RX], PT_LOAD, PF_R | PF_X, 0, p->rw_off, USDT_ARCH_PAGE_SIZE, b);
+	/* to the end of the file: see "The whole file is loaded" above */
+	set_phdr(&ph[PH_LOAD_RW], PT_LOAD, PF_R | PF_W, p->rw_off, p->total - p->rw_off, USDT_ARCH_PAGE_SIZE, b);
+	set_phdr(&ph[PH_DYNAMIC], PT_DYNAMIC, p->ro_dynamic ? PF_R : PF_R | PF_W, p->dynamic_off, p->dynamic_size,
+	         sizeof(ADDR), b);
+	set_phdr(&ph[PH_NOTE], PT_NOTE, PF_R, p->buildid_off, p->buildid_size, 4, b);
+	set_phdr(&ph[PH_NOTE_PROPERTY], PT_NOTE, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN, b);
+	set_phdr(&ph[PH_PROPERTY], PT_GNU_PROPERTY, PF_R, p->property_off, p->property_size, PROPERTY_ALIGN, b);
+	set_phdr(&ph[PH_STACK], PT_GNU_STACK, PF_R | PF_W, 0, 0, 16, 0);
 	ph[PH_STACK].p_vaddr = ph[PH_STACK].p_paddr = 0;
 
 	USDT_ELF(Shdr) *sh = (USDT_ELF(Shdr) *)(img + p->shdr_off);
 	memset(sh, 0, SH_COUNT * sizeof *sh);    /* SH_NULL, and SH_META when empty */
 	set_shdr(&sh[SH_PROPERTY], SHSTR(property), SHT_NOTE, SHF_ALLOC, p->property_off, p->property_size,
-	         p->property_off, 0, 0, PROPERTY_ALIGN, 0);
+	         b + p->property_off, 0, 0, PROPERTY_ALIGN, 0);
 	set_shdr(&sh[SH_BUILDID], SHSTR(buildid), SHT_NOTE, SHF_ALLOC, p->buildid_off, p->buildid_size,
-	         p->buildid_off, 0, 0, 4, 0);
-	set_shdr(&sh[SH_HASH], SHSTR(hash), SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, p->hash_off,
+	         b + p->buildid_off, 0, 0, 4, 0);
+	set_shdr(&sh[SH_HASH], SHSTR(hash), SHT_HASH, SHF_ALLOC, p->hash_off, p->hash_size, b + p->hash_off,
 	         SH_DYNSYM, 0, 8, 4);
 	set_shdr(&sh[SH_DYNSYM], SHSTR(dynsym), SHT_DYNSYM, SHF_ALLOC, p->dynsym_off, p->dynsym_size,
-	         p->dynsym_off, SH_DYNSTR, 1, sizeof(ADDR), sizeof(USDT_ELF(Sym)));
+	         b + p->dynsym_off, SH_DYNSTR, 1, sizeof(ADDR), sizeof(USDT_ELF(Sym)));
 	set_shdr(&sh[SH_DYNSTR], SHSTR(dynstr), SHT_STRTAB, SHF_ALLOC, p->dynstr_off, p->dynstr_size,
-	         p->dynstr_off, 0, 0, 1, 0);
+	         b + p->dynstr_off, 0, 0, 1, 0);
 	set_shdr(&sh[SH_TEXT], SHSTR(text), SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, p->text_off, p->text_size,
-	         p->text_off, 0, 0, TEXT_ALIGN, 0);
-	set_shdr(&sh[SH_BASE], SHSTR(base), SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, p->base_off,
+	         b + p->text_off, 0, 0, TEXT_ALIGN, 0);
+	set_shdr(&sh[SH_BASE], SHSTR(base), SHT_PROGBITS, SHF_ALLOC, p->base_off, 1, b + p->base_off,
 	         0, 0, 1, 0);
 	set_shdr(&sh[SH_DYNAMIC], SHSTR(dynamic), SHT_DYNAMIC, p->ro_dynamic ? SHF_ALLOC : SHF_ALLOC | SHF_WRITE, p->dynamic_off,
-	         p->dynamic_size, p->dynamic_off, SH_DYNSTR, 0, sizeof(ADDR), sizeof(USDT_ELF(Dyn)));
+	         p->dynamic_size, b + p->dynamic_off, SH_DYNSTR, 0, sizeof(ADDR), sizeof(USDT_ELF(Dyn)));
 	set_shdr(&sh[SH_PROBES], SHSTR(probes), SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, p->probes_off,
-	         p->probes_size, p->probes_off, 0, 0, 2, 0);
+	         p->probes_size, b + p->probes_off, 0, 0, 2, 0);
 	set_shdr(&sh[SH_NOTE], SHSTR(note), SHT_NOTE, 0, p->note_off, p->note_size, 0, 0, 0, 4, 0);
 	if (p->meta_size > 0)   /* else an inactive entry (readelf fails on an empty note section) */
 		set_shdr(&sh[SH_META], SHSTR(meta), SHT_NOTE, 0, p->meta_off, p->meta_size, 0, 0, 0, 4, 0);
@@ -336,7 +357,7 @@ static void write_headers(uint8_t *img, const struct plan *p)
 
 	USDT_ELF(Dyn) *dyn = (USDT_ELF(Dyn) *)(img + p->dynamic_off);
 	const int64_t tags[NDYN] = { DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_NULL };
-	const uint64_t vals[NDYN] = { p->hash_off, p->dynstr_off, p->dynsym_off, p->dynstr_size,
+	const uint64_t vals[NDYN] = { b + p->hash_off, b + p->dynstr_off, b + p->dynsym_off, p->dynstr_size,
 	                                 sizeof(USDT_ELF(Sym)), 0 };
 	for (int i = 0; i < NDYN; i++) {
 		dyn[i].d_tag = (ADDR)tags[i];
@@ -464,7 +485,7 @@ void usdt_elf_write(const struct usdt_elf_desc *d, uint8_t *img, struct usdt_elf
 		sym.st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
 		sym.st_other = STV_DEFAULT;
 		sym.st_shndx = SH_TEXT;
-		sym.st_value = (ADDR)site;
+		sym.st_value = (ADDR)(p.base + site);
 		sym.st_size = USDT_ARCH_SITE_STRIDE;
 		memcpy(&syms[symidx], &sym, sizeof sym);
 		stroff += symhead + namelen + 1;
@@ -474,7 +495,7 @@ void usdt_elf_write(const struct usdt_elf_desc *d, uint8_t *img, struct usdt_elf
 		size_t descsz = 3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + speclen + 1;
 		USDT_ELF(Nhdr) nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (USDT_ELF(Word))descsz,
 		                      .n_type = NOTE_STAPSDT_TYPE };
-		ADDR addrs[3] = { (ADDR)site, (ADDR)p.base_off, (ADDR)sem };
+		ADDR addrs[3] = { (ADDR)(p.base + site), (ADDR)(p.base + p.base_off), (ADDR)(p.base + sem) };
 		memcpy(note, &nh, sizeof nh);
 		memcpy(note + sizeof nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);
 		uint8_t *q = note + addrs_at;
@@ -511,10 +532,10 @@ void usdt_elf_write(const struct usdt_elf_desc *d, uint8_t *img, struct usdt_elf
 	zero(img, p.shstrtab_off + sizeof shstrtab, p.shdr_off);
 
 	layout->size = p.total;
-	layout->text = p.text_off;
-	layout->extra_text = p.extra_off;
-	layout->probes = p.probes_off;
-	layout->stapsdt_base = p.base_off;
+	layout->text = p.base + p.text_off;
+	layout->extra_text = p.base + p.extra_off;
+	layout->probes = p.base + p.probes_off;
+	layout->stapsdt_base = p.base + p.base_off;
 	layout->rw_offset = p.rw_off;
 	layout->meta = p.meta_off;
 }

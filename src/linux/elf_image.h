@@ -50,18 +50,24 @@ struct usdt_elf_desc {
 	                                     are left at layout.meta for the
 	                                     caller to write */
 	size_t meta_notes_size;
+	uint64_t base;                    /* link-time address of file offset 0:
+	                                     0, or where the object will be
+	                                     mapped (elf_image.c, "Link
+	                                     address") */
 };
 
 #define USDT_ELF_BUILD_ID_SIZE 20
 
-/* Where things ended up (offsets == link-time virtual addresses). */
+/* Where things ended up: link-time virtual addresses (desc->base + the
+ * file offset) for text, extra_text, probes and stapsdt_base; file
+ * offsets for rw_offset and meta. */
 struct usdt_elf_layout {
 	size_t size;             /* image size in bytes */
 	uint64_t text;           /* first probe site; site i at text + i*stride */
 	uint64_t extra_text;     /* where extra_text was placed (16-aligned) */
 	uint64_t probes;         /* first semaphore; semaphore i at probes + 2*i */
 	uint64_t stapsdt_base;
-	uint64_t rw_offset;      /* start of the writable segment */
+	uint64_t rw_offset;      /* file offset of the writable segment */
 	uint64_t meta;           /* file offset of .note.libusdt's contents */
 };
 

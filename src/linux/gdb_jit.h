@@ -13,15 +13,15 @@
 struct usdt_gdb_entry;
 
 /*
- * Register a copy of `image` (one of elf_image.c's objects, whose virtual
- * addresses equal its file offsets) that is mapped at `bias`: the copy has
- * `bias` added to every address GDB reads. Returns the entry, or NULL with
- * a message in err (USDT_ERRMSG_MAX bytes) when out of memory or when the
- * image's headers are not what elf_image.c writes. The caller serialises
- * register and unregister calls (loader.c runs under the groups lock).
+ * Register the object mapped at `object`: all of its `size` bytes (the
+ * whole file, headers, notes and section header table included) must be
+ * readable there, and it must be linked at that address (elf_image.c,
+ * "Link address"): GDB reads it as a file, without relocating it.
+ * Returns the entry, or NULL with a message in err (USDT_ERRMSG_MAX
+ * bytes) when out of memory. The caller serialises register and
+ * unregister calls (loader.c runs under the groups lock).
  */
-struct usdt_gdb_entry *usdt_gdb_register(const uint8_t *image, size_t size, uintptr_t bias, char *err);
-
+struct usdt_gdb_entry *usdt_gdb_register(const void *object, size_t size, char *err);
 /* Take the entry off GDB's list and free it. NULL does nothing. */
 void usdt_gdb_unregister(struct usdt_gdb_entry *entry);
 

@@ -910,13 +910,62 @@ static int load_file(const uint8_t *image, size_t size, const char *tag, struct 
 	return -1;
 }
 
-int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+/* The strategy list: LIBUSDT_LOADER, or the default. */
+static const char *strategy_list(void)
 {
 	const char *list = secure_getenv("LIBUSDT_LOADER");
+	return list == NULL || list[0] == '\0' ? DEFAULT_STRATEGIES : list;
+}
+
+/* Does the list name `what` as one of its comma-separated entries? */
+static int lists(const char *list, const char *what)
+{
+	size_t n = strlen(what);
+	for (const char *s = list; *s != '\0';) {
+		size_t len = strcspn(s, ",");
+		if (len == n && memcmp(s, what, n) == 0)
+			return 1;
+		s += len + (s[len] == ',');
+	}
+	return 0;
+}
+
+void usdt_loader_reserve(size_t bound, struct usdt_reservation *r)
+{
+	r->addr = NULL;
+	r->len = 0;
+	r->base = 0;
+	if (bound == 0 || !lists(strategy_list(), "map"))
+		return;
+	usdt_loader_map_reserve(bound, r);
+}
+
+void usdt_loader_release(struct usdt_reservation *r)
+{
+	if (r->addr != NULL)
+		munmap(r->addr, r->len);
+	r->addr = NULL;
+	r->len = 0;
+	r->base = 0;
+}
+
+static int load_listed(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
+                       struct usdt_loaded *out, char *err);
+
+int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r, struct usdt_loaded *out,
+              char *err)
+{
+	int rc = load_listed(image, size, tag, r, out, err);
+	usdt_loader_release(r);          /* what the map strategy did not take */
+	return rc;
+}
+
+static int load_listed(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
+                       struct usdt_loaded *out, char *err)
+{
+	const char *list = strategy_list();
 	char buf[LOADER_ENV_MAX + 1], one[USDT_ERRMSG_MAX], e[ESCAPED_MAX];
 	size_t used = 0;
-	if (list == NULL || list[0] == '\0')
-		list = DEFAULT_STRATEGIES;
 	memset(out, 0, sizeof *out);
 	out->fd = -1;
 	out->opened_fd = out->path_fd = -1;
@@ -931,7 +980,7 @@ int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_lo
 	for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
 		int rc;
 		if (strcmp(s, "map") == 0) {
-			rc = usdt_load_map(image, size, tag, out, one);
+			rc = usdt_load_map(image, size, tag, r, out, one);
 			out->strategy = USDT_LOAD_MAP;
 		} else if (strcmp(s, "memfd") == 0) {
 			rc = load_memfd(image, size, tag, out, one);

@@ -53,11 +53,33 @@ struct usdt_loaded {
 	char file[USDT_LOAD_PATH_MAX];      /* file to unlink at unload, or "" */
 };
 
+/*
+ * Address space set aside before an image is written, so that the map
+ * strategy maps the object at the address it was linked for
+ * (elf_image.c, "Link address"): usdt_loader_reserve() takes a PROT_NONE
+ * range able to hold an image of at most `bound` bytes when the strategy
+ * list names "map", and says at which address to link the image
+ * (r->base, aligned to USDT_ARCH_PAGE_SIZE); r->base is 0 when there is
+ * nothing reserved (other strategies, or no address space), and the image
+ * is then linked at 0. usdt_load() always consumes the reservation: the
+ * map strategy maps the object over it and gives back the rest, any other
+ * outcome gives it all back. usdt_loader_release() gives it back when
+ * usdt_load() is not reached.
+ */
+struct usdt_reservation {
+	void *addr;              /* the PROT_NONE range, or NULL */
+	size_t len;
+	uintptr_t base;          /* link address of the image, or 0 */
+};
+void usdt_loader_reserve(size_t bound, struct usdt_reservation *r);
+void usdt_loader_release(struct usdt_reservation *r);
+
 /* Load `image`; `tag` names the memfd/file (the provider name). Tries the
- * strategies chosen by LIBUSDT_LOADER (default "memfd,file") in order.
+ * strategies chosen by LIBUSDT_LOADER (default "map,memfd,file") in order.
  * Returns 0, or -1 with every attempt's reason in err. `out` must stay at
  * its address until usdt_unload() (the link map points into it). */
-int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err);
+int usdt_load(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r, struct usdt_loaded *out,
+              char *err);
 
 /* A memfd for generated content: close-on-exec, sealable, and marked
  * non-executable (MFD_NOEXEC_SEAL) where the kernel knows the flag, so it

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct usdt_loaded;
+struct usdt_reservation;
 
 /* A sealed memfd holding `image`, named "libusdt:<tag>"; the descriptor,
  * or -1 with a message in err. */
@@ -30,8 +31,12 @@ void usdt_loader_proc_fd_name(char *buf, long pid, int fd);
 /* loader_map.c: load `image` with the map strategy (0, or -1 with a
  * message); take obj off GDB's list (hide); and unload it (GDB's entry,
  * then the mapping: 0, or -1 with a message in err when err is not NULL). */
-int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err);
+int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
+                  struct usdt_loaded *out, char *err);
 void usdt_loader_map_hide(struct usdt_loaded *obj);
 int usdt_loader_map_unload(struct usdt_loaded *obj, char *err);
+/* usdt_loader_reserve()'s work (loader_map.c): the range the map
+ * strategy will map the object into. */
+void usdt_loader_map_reserve(size_t bound, struct usdt_reservation *r);
 
 #endif

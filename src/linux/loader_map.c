@@ -69,20 +69,39 @@ static void *map_segment(void *addr, size_t len, int prot, int flags, int fd, of
 #define map_segment mmap
 #endif
 
+/* The range an object of at most `bound` bytes is mapped into, aligned
+ * to USDT_ARCH_PAGE_SIZE (the PT_LOADs' alignment: on aarch64 64 KiB,
+ * above the kernel's page, so a little more is taken and the image is
+ * linked at the first aligned address in it). */
+void usdt_loader_map_reserve(size_t bound, struct usdt_reservation *r)
+{
+	size_t page = (size_t)getpagesize();
+	size_t align = USDT_ARCH_PAGE_SIZE > page ? USDT_ARCH_PAGE_SIZE : page;
+	size_t len = ((bound + page - 1) & ~(page - 1)) + (align - page);
+	void *m = map_segment(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return;          /* r->base stays 0: the map strategy says why */
+	r->addr = m;
+	r->len = len;
+	r->base = ((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1);
+}
+
 /*
- * The map strategy: map the sealed memfd's PT_LOAD segments ourselves, as
- * ld.so would (the first segment's mapping reserves the whole span, the
- * others replace their part of it with MAP_FIXED), and register the object
- * with GDB (gdb_jit.c). Our objects need nothing else from a loader: no
- * relocations, no dependencies, no constructors. No name is involved, so
- * the name checks of open_ours() have nothing to guard against: the
- * mapping is of our own descriptor.
+ * Map the PT_LOADs of `image` (already in fd) at the addresses the image
+ * was linked for, inside the reservation: each over its part of it with
+ * MAP_FIXED, then what is left of the reservation is given back. What
+ * elf_image.c writes is checked: file-backed segments at base + their own
+ * offsets, in order, nothing past the file or the reservation.
  */
-static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_loaded *out, char *err)
+static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_reservation *r,
+                        struct usdt_loaded *out, char *err)
 {
 	USDT_ELF(Ehdr) eh;
 	USDT_ELF(Phdr) ph[MAP_SEGMENTS_MAX];
 	size_t nload = 0;
+	uintptr_t base = r->base;
+	if (r->addr == NULL || base == 0)
+		return usdt_errf(err, "no address space could be reserved for the object");
 	if (size < sizeof eh)
 		return usdt_errf(err, "the image is too small");
 	memcpy(&eh, image, sizeof eh);
@@ -90,59 +109,68 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_l
 	    (size - eh.e_phoff) / sizeof ph[0] < eh.e_phnum)
 		return usdt_errf(err, "the image's program headers are out of bounds");
 	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t end = (uintptr_t)r->addr + r->len;
 	for (size_t i = 0; i < eh.e_phnum; i++) {
 		USDT_ELF(Phdr) p;
 		memcpy(&p, image + eh.e_phoff + i * sizeof p, sizeof p);
 		if (p.p_type != PT_LOAD)
 			continue;
-		/* what elf_image.c writes: file-backed segments at their own
-		 * offsets, in order, nothing past the file */
-		if (nload == MAP_SEGMENTS_MAX || p.p_vaddr != p.p_offset || p.p_memsz != p.p_filesz ||
+		if (nload == MAP_SEGMENTS_MAX || p.p_vaddr != base + p.p_offset || p.p_memsz != p.p_filesz ||
 		    p.p_offset > size || p.p_filesz > size - p.p_offset || p.p_align < page ||
-		    (nload > 0 && p.p_vaddr < ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz))
+		    base + p.p_offset + p.p_filesz > end ||
+		    (nload > 0 && p.p_offset < ph[nload - 1].p_offset + ph[nload - 1].p_filesz))
 			return usdt_errf(err, "the image has a PT_LOAD the map strategy cannot map");
 		ph[nload++] = p;
 	}
-	if (nload == 0 || ph[0].p_vaddr != 0)
+	if (nload == 0 || ph[0].p_offset != 0)
 		return usdt_errf(err, "the image has no PT_LOAD at offset 0");
-	size_t span = (size_t)((ph[nload - 1].p_vaddr + ph[nload - 1].p_memsz + page - 1) & ~(uint64_t)(page - 1));
-	uint8_t *base = MAP_FAILED;
+	uintptr_t mapped_end = base;
 	for (size_t i = 0; i < nload; i++) {
 		int prot = ((ph[i].p_flags & PF_R) ? PROT_READ : 0) | ((ph[i].p_flags & PF_W) ? PROT_WRITE : 0) |
 		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
-		size_t start = (size_t)(ph[i].p_vaddr & ~(uint64_t)(page - 1));
-		size_t len = i == 0 ? span : (size_t)((ph[i].p_vaddr + ph[i].p_memsz + page - 1) & ~(uint64_t)(page - 1)) - start;
-		void *m = map_segment(i == 0 ? NULL : base + start, len, prot, MAP_PRIVATE | (i == 0 ? 0 : MAP_FIXED), fd,
-		                      (off_t)start);
-		if (m == MAP_FAILED) {
+		uintptr_t start = (uintptr_t)ph[i].p_vaddr & ~(page - 1);
+		uintptr_t stop = ((uintptr_t)(ph[i].p_vaddr + ph[i].p_memsz) + page - 1) & ~(page - 1);
+		if (map_segment((void *)start, stop - start, prot, MAP_PRIVATE | MAP_FIXED, fd,
+		                (off_t)(start - base)) == MAP_FAILED) {
 			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
-			if (base != MAP_FAILED)
-				munmap(base, span);
+			if (mapped_end > base)   /* back to a reservation usdt_load gives back */
+				map_segment((void *)base, mapped_end - base, PROT_NONE,
+				            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 			return -1;
 		}
-		if (i == 0)
-			base = m;
+		mapped_end = stop;
 	}
-	out->map = base;
-	out->map_len = span;
-	out->base = (uintptr_t)base;
+	/* the rest of the reservation: its aligned head and its tail */
+	if (base > (uintptr_t)r->addr)
+		munmap(r->addr, base - (uintptr_t)r->addr);
+	if (end > mapped_end)
+		munmap((void *)mapped_end, end - mapped_end);
+	r->addr = NULL;
+	r->len = 0;
+	out->map = (void *)base;
+	out->map_len = mapped_end - base;
+	out->base = 0;                   /* linked where it is mapped: no load bias */
 	return 0;
 }
 
-int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
+int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
+                  struct usdt_loaded *out, char *err)
 {
+	if (r->addr == NULL || r->base == 0)
+		return usdt_errf(err, "no address space could be reserved for the object");
 	int fd = usdt_loader_sealed_memfd(image, size, tag, err);
 	if (fd < 0)
 		return -1;
 	usdt_loader_count_lost(fd, out);
 	out->fd = fd;
 	out->file[0] = '\0';
-	if (usdt_loader_note_identity(out, err) != 0 || map_segments(fd, image, size, out, err) != 0)
+	if (usdt_loader_note_identity(out, err) != 0 || map_segments(fd, image, size, r, out, err) != 0)
 		goto fail;
 	/* not a link-map name: the name bcc, bpftrace and libbpf open the
 	 * object under, for libusdt:provider_enable and `usdt list` */
 	usdt_loader_proc_fd_name(out->path, (long)usdt_loader_pid(), fd);
-	out->gdb = usdt_gdb_register(image, size, out->base, err);
+	/* GDB reads the object where it is mapped: the whole file is */
+	out->gdb = usdt_gdb_register(out->map, size, err);
 	if (out->gdb != NULL)
 		return 0;
 	munmap(out->map, out->map_len);

@@ -74,7 +74,7 @@ fi
 fd=$(ls -l /proc/$TPID/fd | awk '/memfd:libusdt:jitprov/ {print $9}' | head -n 1)
 [ -n "$fd" ] || fail "no memfd for jitprov in /proc/$TPID/fd"
 obj=/proc/$TPID/fd/$fd
-pc=$(note_field "$obj" vmarg Location:)
+pc=$(note_offset "$obj" vmarg Location:)
 [ -n "$pc" ] || fail "no note for vmarg in $obj"
 T=/sys/kernel/tracing GROUP=usdt_jit$$
 echo "p:$GROUP/raw $obj:$pc acc=$ACC:s64 f=+0($FRAME):s32" >> $T/uprobe_events || fail "tracefs refused the raw uprobe"

@@ -33,7 +33,7 @@ fd=$(ls -l /proc/$TPID/fd | awk '/memfd:libusdt:perft/ {print $9}')
 obj=/proc/$TPID/fd/$fd
 perf probe -x "$obj" -a '%sdt_perft:p4' > "$TMP/pp" 2>&1 && fail "perf probe unexpectedly accepted a memfd path"
 ok "perf probe -x on a memfd object fails as documented: $(grep -m1 -iE 'fail|error|not' "$TMP/pp")"
-pc=$(note_field "$obj" p4 Location:); sem=$(note_field "$obj" p4 Semaphore:)
+pc=$(note_offset "$obj" p4 Location:); sem=$(note_offset "$obj" p4 Semaphore:)
 [ -n "$pc" ] && [ -n "$sem" ] || fail "could not read the note of p4"
 echo "p:$GROUP/p4 $obj:$pc($sem) a=%di:s32 b=%si:u32 c=%dx:s64 d=%cx:u64" >> $T/uprobe_events || fail "tracefs refused the event"
 timeout 20 perf record -q -e "$GROUP:p4" -p "$TPID" -o "$TMP/perf.data" -- sleep 2 > "$TMP/rec" 2>&1 || { cat "$TMP/rec"; fail "perf record failed"; }

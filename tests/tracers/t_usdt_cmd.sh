@@ -126,7 +126,7 @@ T=/sys/kernel/tracing
 [ -e $T/uprobe_events ] || mount -t tracefs nodev $T 2>/dev/null
 if [ -e $T/uprobe_events ]; then
   GROUP=usdt_cmd$$
-  pc=$(readelf -nW "$MPATH" | awk '$1=="Name:" {n=$2} n=="ints3" && /Location:/ {sub(/,$/,"",$2); print $2; exit}')
+  pc=$(note_offset "$MPATH" ints3 Location:)
   echo "p:$GROUP/raw $MPATH:$pc" >> $T/uprobe_events || fail "tracefs refused a uprobe at $MPATH:$pc"
   echo 1 > $T/events/$GROUP/raw/enable
   "$USDT" list --json -p "$MP" > "$TMP/rawjson"

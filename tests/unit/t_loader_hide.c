@@ -43,7 +43,7 @@
 
 #define MANY_HIDDEN 150
 
-static uint8_t *image_for(const char *provider, int nprobes, size_t *size)
+static uint8_t *image_for(const char *provider, int nprobes, size_t *size, struct usdt_reservation *r)
 {
 	static unsigned serial;
 	struct usdt_elf_probe probes[8];
@@ -61,9 +61,20 @@ static uint8_t *image_for(const char *provider, int nprobes, size_t *size)
 	                              .build_id = id, .ro_dynamic = 0 };
 	struct usdt_elf_layout layout;
 	uint8_t *image = NULL;
+	/* as backend_elf.c does: the image is linked where it will be mapped */
 	if (usdt_elf_build(&desc, &image, &layout, err) != 0) {
 		printf("# usdt_elf_build: %s\n", err);
 		return NULL;
+	}
+	usdt_loader_reserve(layout.size, r);
+	if (r->base != 0) {
+		free(image);
+		desc.base = r->base;
+		if (usdt_elf_build(&desc, &image, &layout, err) != 0) {
+			printf("# usdt_elf_build: %s\n", err);
+			usdt_loader_release(r);
+			return NULL;
+		}
 	}
 	*size = layout.size;
 	return image;
@@ -73,8 +84,9 @@ static int load(const char *provider, struct usdt_loaded *obj)
 {
 	size_t size = 0;
 	char err[USDT_ERRMSG_MAX];
-	uint8_t *image = image_for(provider, 1, &size);
-	int rc = image != NULL ? usdt_load(image, size, provider, obj, err) : -1;
+	struct usdt_reservation r;
+	uint8_t *image = image_for(provider, 1, &size, &r);
+	int rc = image != NULL ? usdt_load(image, size, provider, &r, obj, err) : -1;
 	if (rc != 0 && image != NULL)
 		printf("# usdt_load(%s): %s\n", provider, err);
 	free(image);
@@ -130,13 +142,17 @@ extern struct {
 
 /* The entry on GDB's list whose stapsdt probe lies in the object mapped
  * at base, or NULL; *site gets the probe's address as GDB computes it:
- * the note's pc moved by sh_addr(.stapsdt.base) - the note's base field
- * (GDB's copy has only its sections rebased, and no program headers). */
+ * the note's pc moved by sh_addr(.stapsdt.base) - the note's base field.
+ * The entry is the mapped object itself (symfile_addr == base), linked
+ * at that address: its first PT_LOAD's p_vaddr is base. */
 static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
 {
 	for (const struct jit_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next) {
 		const ElfW(Ehdr) *eh = (const void *)e->symfile_addr;
-		if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phnum != 0)
+		if ((uintptr_t)e->symfile_addr != base || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phnum == 0)
+			continue;
+		const ElfW(Phdr) *ph = (const void *)(e->symfile_addr + eh->e_phoff);
+		if (ph[0].p_type != PT_LOAD || ph[0].p_vaddr != base || ph[0].p_offset != 0)
 			continue;
 		const ElfW(Shdr) *sh = (const void *)(e->symfile_addr + eh->e_shoff);
 		const char *names = e->symfile_addr + sh[eh->e_shstrndx].sh_offset;
@@ -236,7 +252,10 @@ int main(void)
 	memset(a, 0, sizeof *a);
 	memset(b, 0, sizeof *b);
 	CHECK(load("hidemapa", a) == 0 && a->strategy == USDT_LOAD_MAP, "map strategy: loaded A from descriptor %d", a->fd);
-	CHECK(lm_name(a->base) == NULL, "A is in no link map");
+	uintptr_t amap = (uintptr_t)a->map;
+	CHECK(a->base == 0 && amap != 0, "A is mapped where it was linked (load bias %#lx, at %#lx)",
+	      (unsigned long)a->base, (unsigned long)amap);
+	CHECK(lm_name(amap) == NULL, "A is in no link map");
 	struct stat mst;
 	CHECK(fstat(a->fd, &mst) == 0 && mst.st_blocks * 512 < 32768,
 	      "A's memfd holds %lld bytes of a %lld-byte object (the padding between segments, 64 KiB on aarch64, "
@@ -244,16 +263,16 @@ int main(void)
 	CHECK(count_maps_lines("memfd:libusdt:hidemapa") == 2 && fd_links(a->fd, "memfd:libusdt:hidemapa"),
 	      "A is mapped from its memfd (2 mappings) and its descriptor is open");
 	uintptr_t site = 0;
-	CHECK(usdt_gdb_registered() == listed + 1 && gdb_entry(a->base, &site) != NULL,
-	      "A is on GDB's JIT list (a packed copy: no program headers), its probe at A's address");
-	CHECK(site >= a->base && site < a->base + 4096 && usdt_arch_site_idle((const uint8_t *)site),
-	      "the copy's stapsdt pc %#lx is A's probe site (A at %#lx)", (unsigned long)site, (unsigned long)a->base);
+	CHECK(usdt_gdb_registered() == listed + 1 && gdb_entry(amap, &site) != NULL,
+	      "A is on GDB's JIT list (the mapped object itself), its probe at A's address");
+	CHECK(site >= amap && site < amap + 4096 && usdt_arch_site_idle((const uint8_t *)site),
+	      "the entry's stapsdt pc %#lx is A's probe site (A at %#lx)", (unsigned long)site, (unsigned long)amap);
 	CHECK(usdt_loaded_intact(a) == 1, "A is intact");
 	na = a->fd;
 	CHECK(usdt_loader_hide(a, err) == 0 && !fd_open(na) && usdt_loaded_intact(a) == 0, "hide A: descriptor %d closed", na);
-	CHECK(usdt_gdb_registered() == listed && gdb_entry(a->base, &site) == NULL, "A is off GDB's list");
+	CHECK(usdt_gdb_registered() == listed && gdb_entry(amap, &site) == NULL, "A is off GDB's list");
 	CHECK(count_maps_lines("memfd:libusdt:hidemapa") == 2, "A is still mapped");
-	CHECK(load("hidemapb", b) == 0 && b->base != a->base && gdb_entry(b->base, &site) != NULL,
+	CHECK(load("hidemapb", b) == 0 && b->map != a->map && gdb_entry((uintptr_t)b->map, &site) != NULL,
 	      "B loads (descriptor %d) and is on GDB's list", b->fd);
 	CHECK(usdt_unload(a, err) == 0 && count_maps_lines("memfd:libusdt:hidemapa") == 0, "unload of the hidden A unmaps it");
 	nb = b->fd;
