@@ -5,9 +5,12 @@
  * elf_image.c leaves that much room for it (a non-allocated section) and
  * usdt_type_note_write() fills it in place, in the image (backend_elf.c);
  * each note's header is written after its descriptor, whose size is known
- * then. The reader is used by the `usdt` command, which reads objects of
- * other processes and therefore checks every length against the section's
- * bounds.
+ * then. The probes go as runs of one shape (type_note.h): the plan finds
+ * the runs in one pass over the definitions, and the writer reads again
+ * only the definition that starts each run, copying the other names from
+ * the generation's names (plan->same flags which can be). The reader is
+ * used by the `usdt` command, which reads objects of other processes and
+ * therefore checks every length against the section's bounds.
  */
 #include <elf.h>
 #include <stdlib.h>
@@ -47,9 +50,10 @@ static const char *meta_type(const usdt_probedef_t *pd, size_t a)
 	return pd->_argflags[a] & USDT_ARGF_JSON ? "json" : pd->types[a];
 }
 
-static size_t probe_desc_size(const usdt_provider_t *provider, const usdt_probedef_t *pd)
+/* A full probe note's descriptor, for a name of namelen bytes. */
+static size_t probe_desc_size(const usdt_provider_t *provider, const usdt_probedef_t *pd, size_t namelen)
 {
-	size_t n = PROBE_FIXED + strlen(module_of(provider, pd)) + 1 + strlen(pd->function) + 1 + strlen(pd->name) + 1;
+	size_t n = PROBE_FIXED + strlen(module_of(provider, pd)) + 1 + strlen(pd->function) + 1 + namelen + 1;
 	for (size_t a = 0; a < pd->argc; a++)
 		n += strlen(meta_type(pd, a)) + 1;
 	return n;
@@ -118,21 +122,47 @@ static uint8_t *put_str(uint8_t *q, const char *s)
 	return q + n;
 }
 
-/* Same module, function and argument types as the previous probe? Types
- * are compared by address first: probedef->types[] point at the type
- * table's canonical spellings. */
-static int same_shape(const usdt_provider_t *provider, const usdt_probedef_t *a, const usdt_probedef_t *b)
+/* strcmp(a, b) == 0, inline: the strings compared here (function
+ * names, a name and its Linux form) are a few bytes long, shorter than
+ * what a library call costs. */
+static int str_eq(const char *a, const char *b)
 {
-	if (a->argc != b->argc)
+	while (*a == *b && *a != '\0')
+		a++, b++;
+	return *a == *b;
+}
+
+/* Does pd have the shape of h, the first probe of a run: same argc,
+ * types, argument flags, module and function? Types are compared by
+ * address first (probedef->types[] point at the type table's canonical
+ * spellings, or a registered structure's), modules through the owner
+ * first; only the function is a string compare (each definition has its
+ * own copy). */
+static int same_shape(const usdt_provider_t *provider, const usdt_probedef_t *h, const usdt_probedef_t *pd)
+{
+	size_t argc = pd->argc;
+	if (argc != h->argc)
 		return 0;
-	const char *ma = module_of(provider, a), *mb = module_of(provider, b);
-	if ((ma != mb && strcmp(ma, mb) != 0) || (a->function != b->function && strcmp(a->function, b->function) != 0))
-		return 0;
-	for (size_t i = 0; i < a->argc; i++)
-		if ((a->types[i] != b->types[i] && strcmp(a->types[i], b->types[i]) != 0) ||
-		    a->_argflags[i] != b->_argflags[i])
+	/* the flags 8 at a time, past argc too: zero in definitions
+	 * usdt_create_probe() makes, and a difference there would only
+	 * start another run (a library memcmp costs more than this loop) */
+	_Static_assert(sizeof pd->_argflags % sizeof(uint64_t) == 0, "whole words of flags");
+	for (size_t a = 0; a < sizeof pd->_argflags; a += sizeof(uint64_t)) {
+		uint64_t x, y;
+		memcpy(&x, pd->_argflags + a, sizeof x);
+		memcpy(&y, h->_argflags + a, sizeof y);
+		if (x != y)
 			return 0;
-	return 1;
+	}
+	for (size_t a = 0; a < argc; a++)
+		if (pd->types[a] != h->types[a] && strcmp(pd->types[a], h->types[a]) != 0)
+			return 0;
+	if (pd->_owner != h->_owner) {
+		const char *ma = module_of(provider, h), *mb = module_of(provider, pd);
+		if (ma != mb && strcmp(ma, mb) != 0)
+			return 0;
+	}
+	return pd->function == h->function || str_eq(pd->function, h->function);
 }
 
 /* Zero the padding after a descriptor of descsz bytes written at d. */
@@ -145,18 +175,48 @@ size_t usdt_type_note_plan(const usdt_provider_t *provider, const struct usdt_ge
                            struct usdt_type_note_plan *plan, char *err)
 {
 	size_t n = gen->nprobes;
-	size_t provdesc = PROVIDER_FIXED + strlen(provider->name) + 1;
-	size_t total = note_bytes(provdesc);
+	/* the Linux-form names, when the generation has them (backend.h) */
+	const struct usdt_binding *b = gen->bindings != NULL && gen->names != NULL ? gen->bindings : NULL;
+	size_t total = note_bytes(PROVIDER_FIXED + strlen(provider->name) + 1);
 	struct struct_set set = { NULL, 0, 0, 0 };
+	const usdt_probedef_t *head = NULL;     /* first probe of the current run */
+	size_t names = 0;                       /* its probe-names descriptor so far, or 0 */
 	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
-		int same = i > 0 && same_shape(provider, pd, gen->defs[i - 1]);
-		plan->same[i] = (uint8_t)same;
-		total += note_bytes(same ? PROBE_FIXED + strlen(pd->name) + 1 : probe_desc_size(provider, pd));
-		for (size_t a = 0; a < pd->argc; a++)
+		if (head != NULL && same_shape(provider, head, pd)) {
+			uint8_t fl = USDT_TN_SAME;
+			size_t len;
+			if (b != NULL && i + 1 < n) {
+				/* the name as created is its Linux form (no '-') and the
+				 * next name follows it: copied with its neighbours. One
+				 * pass over both, stopping at the first difference
+				 * (never past the Linux form's NUL), then the rest */
+				const char *c = pd->name, *l = b[i].name;
+				while (*c == *l && *c != '\0')
+					c++, l++;
+				len = (size_t)(c - pd->name) + (*c != '\0' ? strlen(c) : 0);
+				if (*c == *l && (uintptr_t)b[i + 1].name - (uintptr_t)b[i].name == len + 1)
+					fl |= USDT_TN_PLAIN;
+			} else {
+				len = strlen(pd->name);
+			}
+			names += (names == 0 ? PROBE_FIXED : 0) + len + 1;
+			plan->same[i] = fl;
+			continue;
+		}
+		size_t len = strlen(pd->name);
+		plan->same[i] = 0;
+		if (names != 0)
+			total += note_bytes(names);
+		names = 0;
+		head = pd;
+		total += note_bytes(probe_desc_size(provider, pd, len));
+		for (size_t a = 0; a < pd->argc; a++)   /* the run's other probes have the same */
 			if (pd->_argflags[a] & USDT_ARGF_STRUCT)
 				struct_add(&set, usdt_struct_of_ptr_type(pd->types[a]));
 	}
+	if (names != 0)
+		total += note_bytes(names);
 	if (set.nomem) {
 		free(set.v);
 		usdt_errf(err, "out of memory building the type metadata of %zu probes", n);
@@ -216,19 +276,46 @@ void usdt_type_note_write(const usdt_provider_t *provider, const struct usdt_gen
 		}
 		q = close_note(q, d, s, USDT_NT_LIBUSDT_STRUCT);
 	}
-	for (size_t i = 0; i < n; i++) {
+	const uint8_t *same = plan->same;
+	const struct usdt_binding *b = gen->bindings;
+	for (size_t i = 0; i < n;) {
+		/* a run: the full note of its first probe */
 		const usdt_probedef_t *pd = gen->defs[i];
 		d = q + at;
 		uint32_t head[2] = { (uint32_t)i, (uint32_t)pd->argc };
 		memcpy(d, head, sizeof head);
-		uint8_t *s = put_str(d + sizeof head, plan->same[i] ? pd->name : module_of(provider, pd));
-		if (!plan->same[i]) {
-			s = put_str(s, pd->function);
-			s = put_str(s, pd->name);
-			for (size_t a = 0; a < pd->argc; a++)
-				s = put_str(s, meta_type(pd, a));
+		uint8_t *s = put_str(d + sizeof head, module_of(provider, pd));
+		s = put_str(s, pd->function);
+		s = put_str(s, pd->name);
+		for (size_t a = 0; a < pd->argc; a++)
+			s = put_str(s, meta_type(pd, a));
+		q = close_note(q, d, s, USDT_NT_LIBUSDT_PROBE);
+		size_t j = i + 1;
+		if (j < n && (same[j] & USDT_TN_SAME)) {
+			/* the names of the rest of the run */
+			d = q + at;
+			s = d + PROBE_FIXED;
+			while (j < n && (same[j] & USDT_TN_SAME)) {
+				if (same[j] & USDT_TN_PLAIN) {
+					/* each plain name is followed by the next one (so
+					 * k < n): copy them together */
+					size_t k = j + 1;
+					while ((same[k] & (USDT_TN_SAME | USDT_TN_PLAIN)) == (USDT_TN_SAME | USDT_TN_PLAIN))
+						k++;
+					size_t bytes = (size_t)((uintptr_t)b[k].name - (uintptr_t)b[j].name);
+					memcpy(s, b[j].name, bytes);
+					s += bytes;
+					j = k;
+				} else {
+					s = put_str(s, gen->defs[j]->name);
+					j++;
+				}
+			}
+			uint32_t run[2] = { (uint32_t)(i + 1), (uint32_t)(j - i - 1) };
+			memcpy(d, run, sizeof run);
+			q = close_note(q, d, s, USDT_NT_LIBUSDT_PROBE_NAMES);
 		}
-		q = close_note(q, d, s, plan->same[i] ? USDT_NT_LIBUSDT_PROBE_SAME : USDT_NT_LIBUSDT_PROBE);
+		i = j;
 	}
 	usdt_type_note_plan_free(plan);
 }
@@ -269,6 +356,42 @@ static const char *take_str(const uint8_t **p, const uint8_t *end)
 	return s;
 }
 
+/* The next probe of the probe-names note whose descriptor is d[0..descsz)
+ * (at offset dat in the section), into note; prev is the previous call's
+ * note (the run's shape, and the place in this note if inside it).
+ * Returns 1 with note->names_left 0 after the last name, 1 with
+ * names_left > 0 before, -1 if the note is malformed. */
+static int names_next(const uint8_t *d, size_t descsz, size_t dat, const struct usdt_type_note *prev,
+                      struct usdt_type_note *note)
+{
+	uint32_t first, count;
+	if (descsz < PROBE_FIXED || prev->module == NULL)
+		return -1;
+	memcpy(&first, d, sizeof first);
+	memcpy(&count, d + 4, sizeof count);
+	if (count == 0 || count - 1 > UINT32_MAX - first)
+		return -1;
+	const uint8_t *p = d + PROBE_FIXED, *end = d + descsz;
+	uint32_t k = 0;                         /* names read before this one */
+	if (prev->names_left != 0) {            /* inside this note: where it stopped */
+		if (prev->names_left >= count || prev->names_at < dat + PROBE_FIXED || prev->names_at >= dat + descsz)
+			return -1;
+		k = count - prev->names_left;
+		p = d + (prev->names_at - dat);
+	}
+	if ((note->name = take_str(&p, end)) == NULL)
+		return -1;
+	note->index = first + k;
+	note->argc = prev->argc;
+	note->module = prev->module;
+	note->function = prev->function;
+	memcpy(note->types, prev->types, sizeof note->types);
+	note->type = USDT_NT_LIBUSDT_PROBE;
+	note->names_left = count - k - 1;
+	note->names_at = note->names_left != 0 ? dat + (size_t)(p - d) : 0;
+	return 1;
+}
+
 int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usdt_type_note *note)
 {
 	uint32_t h[3];
@@ -281,13 +404,23 @@ int usdt_type_note_next(const uint8_t *sec, size_t size, size_t *off, struct usd
 	memcpy(h, sec + *off, sizeof h);
 	size_t namesz = h[0], descsz = h[1];
 	size_t avail = size - *off - sizeof h;
-	if (pad4(namesz) > avail || pad4(descsz) > avail - pad4(namesz))
-		return -1;
+	if (namesz > avail || descsz > avail || pad4(namesz) > avail || pad4(descsz) > avail - pad4(namesz))
+		return -1;                          /* (the first two: pad4 wraps with a 32-bit size_t) */
 	const uint8_t *name = sec + *off + sizeof h;
 	const uint8_t *d = name + pad4(namesz), *end = d + descsz;
-	*off += sizeof h + pad4(namesz) + pad4(descsz);
-	if (namesz != sizeof USDT_TYPE_NOTE_OWNER || memcmp(name, USDT_TYPE_NOTE_OWNER, namesz) != 0)
+	size_t next = *off + sizeof h + pad4(namesz) + pad4(descsz);
+	if (namesz != sizeof USDT_TYPE_NOTE_OWNER || memcmp(name, USDT_TYPE_NOTE_OWNER, namesz) != 0) {
+		*off = next;
 		return 1;                           /* not ours: type 0 */
+	}
+	if (h[2] == USDT_NT_LIBUSDT_PROBE_NAMES) {
+		if (names_next(d, descsz, (size_t)(d - sec), &prev, note) != 1)
+			return -1;
+		if (note->names_left == 0)
+			*off = next;
+		return 1;
+	}
+	*off = next;
 	if (h[2] == USDT_NT_LIBUSDT_PROVIDER) {
 		if (descsz < PROVIDER_FIXED)
 			return -1;

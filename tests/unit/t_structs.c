@@ -180,7 +180,7 @@ int main(void)
 	int nstructs = 0, seen_req = 0, seen_inner_first = 0, probes = 0, rc;
 	while (sec != NULL && (rc = usdt_type_note_next(sec, size, &off, nt)) > 0) {
 		if (nt->type == USDT_NT_LIBUSDT_PROVIDER)
-			CHECK(nt->version == USDT_TYPE_NOTE_VERSION && nt->version == 2, "provider note version %u",
+			CHECK(nt->version == USDT_TYPE_NOTE_VERSION && nt->version == 3, "provider note version %u",
 			      nt->version);
 		if (nt->type == USDT_NT_LIBUSDT_STRUCT) {
 			nstructs++;
