@@ -721,6 +721,10 @@ static usdt_provider_t *publish(struct usdt_group *g, const struct usdt_generati
 	for (size_t i = 0; gen != NULL && i < gen->nprobes; i++) {
 		usdt_probedef_t *pd = gen->defs[i];
 		const struct usdt_binding *b = &gen->bindings[i];
+		USDT_PREFETCH_DEF(gen->defs, i, gen->nprobes, _probe);
+		USDT_PREFETCH_DEF(gen->defs, i, gen->nprobes, _vm);
+		if (i + USDT_DEFS_AHEAD / 2 < gen->nprobes)   /* its line came in 4 passes ago */
+			__builtin_prefetch(gen->defs[i + USDT_DEFS_AHEAD / 2]->_probe, 1);
 		gen->bindings[i].vm_gen = vm_gen;
 		gen->bindings[i].located = pd->_vm != NULL;
 		pd->_stamp = stamp;

@@ -26,6 +26,19 @@
 /* Longest error message kept (longer ones are truncated). */
 #define USDT_ERRMSG_MAX 512
 
+/* An enable makes a few passes over its definitions (gen->defs[]: usdt.c's
+ * publish, backend_elf.c's argument specs, type_note.c's plan), each
+ * reading a few fields of every one: ~400 bytes each, scattered on the
+ * heap, so a pass waits on a cache line per definition and field. Each
+ * pass asks for the lines it reads USDT_DEFS_AHEAD definitions ahead. */
+#define USDT_DEFS_AHEAD 8
+#define USDT_PREFETCH_DEF(defs, i, n, field)                                                         \
+	do {                                                                                         \
+		if ((i) + USDT_DEFS_AHEAD < (n))                                                     \
+			__builtin_prefetch((const char *)(defs)[(i) + USDT_DEFS_AHEAD] +            \
+			                   offsetof(usdt_probedef_t, field));                         \
+	} while (0)
+
 /* The module DTrace shows for a provider created with an empty module. */
 #define USDT_DTRACE_DEFAULT_MODULE "libusdt"
 

@@ -94,6 +94,9 @@ static int make_argspecs(const struct usdt_generation *gen, struct usdt_elf_spec
 		goto nomem;
 	for (size_t i = 0; i < gen->nprobes; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
+		USDT_PREFETCH_DEF(gen->defs, i, gen->nprobes, argc);
+		USDT_PREFETCH_DEF(gen->defs, i, gen->nprobes, _argsize);
+		USDT_PREFETCH_DEF(gen->defs, i, gen->nprobes, _vm);
 		size_t r = 0;
 		int abi = pd->_vm == NULL;
 		while (abi && r < nrecent && !same_signature(pd, recent[r]))

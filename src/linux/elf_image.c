@@ -480,27 +480,35 @@ void usdt_elf_write(const struct usdt_elf_desc *d, uint8_t *img, struct usdt_elf
 			copy_short(sname, symhead_str, symhead);
 		copy_short(sname + symhead, name, namelen);
 		sname[symhead + namelen] = '\0';
-		USDT_ELF(Sym) sym = { 0 };
-		sym.st_name = (USDT_ELF(Word))stroff;
-		sym.st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
-		sym.st_other = STV_DEFAULT;
-		sym.st_shndx = SH_TEXT;
-		sym.st_value = (ADDR)(p.base + site);
-		sym.st_size = USDT_ARCH_SITE_STRIDE;
-		memcpy(&syms[symidx], &sym, sizeof sym);
+		/* Field by field, in place (.dynsym is aligned): a struct built
+		 * on the stack and copied was read back by wider loads than
+		 * the stores that built it, a store-forwarding stall per
+		 * probe that was a quarter of this function. */
+		USDT_ELF(Sym) *sym = &syms[symidx];
+		sym->st_name = (USDT_ELF(Word))stroff;
+		sym->st_info = USDT_ELF_ST_INFO(STB_GLOBAL, STT_FUNC);
+		sym->st_other = STV_DEFAULT;
+		sym->st_shndx = SH_TEXT;
+		sym->st_value = (ADDR)(p.base + site);
+		sym->st_size = USDT_ARCH_SITE_STRIDE;
 		stroff += symhead + namelen + 1;
 		chains[symidx] = symidx - 1;    /* one bucket: see HASH_BUCKETS */
 
-		/* The stapsdt note: pc, base, semaphore, then three strings. */
+		/* The stapsdt note: pc, base, semaphore, then three strings.
+		 * Stored field by field (notes are 4-aligned), for the same
+		 * reason as the symbol. */
 		size_t descsz = 3 * sizeof(ADDR) + provlen + 1 + namelen + 1 + speclen + 1;
-		USDT_ELF(Nhdr) nh = { .n_namesz = sizeof NOTE_STAPSDT_OWNER, .n_descsz = (USDT_ELF(Word))descsz,
-		                      .n_type = NOTE_STAPSDT_TYPE };
-		ADDR addrs[3] = { (ADDR)(p.base + site), (ADDR)(p.base + p.base_off), (ADDR)(p.base + sem) };
-		memcpy(note, &nh, sizeof nh);
-		memcpy(note + sizeof nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);
+		USDT_ELF(Nhdr) *nh = (USDT_ELF(Nhdr) *)note;
+		nh->n_namesz = sizeof NOTE_STAPSDT_OWNER;
+		nh->n_descsz = (USDT_ELF(Word))descsz;
+		nh->n_type = NOTE_STAPSDT_TYPE;
+		memcpy(note + sizeof *nh, NOTE_STAPSDT_OWNER, sizeof NOTE_STAPSDT_OWNER);
 		uint8_t *q = note + addrs_at;
-		memcpy(q, addrs, sizeof addrs);
-		q += sizeof addrs;
+		ADDR a_pc = (ADDR)(p.base + site), a_base = (ADDR)(p.base + p.base_off), a_sem = (ADDR)(p.base + sem);
+		memcpy(q, &a_pc, sizeof(ADDR));
+		memcpy(q + sizeof(ADDR), &a_base, sizeof(ADDR));
+		memcpy(q + 2 * sizeof(ADDR), &a_sem, sizeof(ADDR));
+		q += 3 * sizeof(ADDR);
 		copy_short(q, d->provider, provlen + 1);
 		q += provlen + 1;
 		copy_short(q, name, namelen);

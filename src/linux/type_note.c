@@ -183,6 +183,8 @@ size_t usdt_type_note_plan(const usdt_provider_t *provider, const struct usdt_ge
 	size_t names = 0;                       /* its probe-names descriptor so far, or 0 */
 	for (size_t i = 0; i < n; i++) {
 		const usdt_probedef_t *pd = gen->defs[i];
+		USDT_PREFETCH_DEF(gen->defs, i, n, name);
+		USDT_PREFETCH_DEF(gen->defs, i, n, _argflags);
 		if (head != NULL && same_shape(provider, head, pd)) {
 			uint8_t fl = USDT_TN_SAME;
 			size_t len;
