@@ -262,7 +262,7 @@ int usdt_sites_publish(const usdt_provider_t *provider, struct usdt_generation *
 	/* the image is linked where the map strategy will map it (0 when
 	 * it is not in the list): loader.h, usdt_loader_reserve() */
 	struct usdt_reservation resv;
-	usdt_loader_reserve(bound, &resv);
+	usdt_loader_reserve(bound, provider->name, &resv);
 	desc.base = resv.base;
 	usdt_elf_write(&desc, image, &layout);
 	usdt_type_note_write(provider, gen, &meta, image + layout.meta);

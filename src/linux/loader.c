@@ -676,9 +676,7 @@ int usdt_memfd_seal(int fd)
 	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
 }
 
-/* A sealed memfd holding `image`, named "libusdt:<tag>" (what
- * /proc/PID/maps shows). Returns the descriptor, or -1 with a message. */
-int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
+int usdt_loader_memfd(const char *tag)
 {
 	static const char prefix[] = "libusdt:";
 	char name[MEMFD_NAME_MAX];
@@ -686,9 +684,23 @@ int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag,
 	memcpy(name, prefix, sizeof prefix - 1);
 	memcpy(name + sizeof prefix - 1, tag, taglen);
 	name[sizeof prefix - 1 + taglen] = '\0';
-	int fd = usdt_memfd_create(name);
+	return usdt_memfd_create(name);
+}
+
+int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
+{
+	int fd = usdt_loader_memfd(tag);
 	if (fd < 0)
 		return usdt_errf(err, "memfd_create: %s", strerror(errno));
+	if (usdt_loader_fill_memfd(fd, image, size, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int usdt_loader_fill_memfd(int fd, const uint8_t *image, size_t size, char *err)
+{
 	size_t lo, hi;
 	int rc;
 	if (zero_gap(image, size, &lo, &hi))       /* aarch64: leave the gap a hole */
@@ -696,17 +708,11 @@ int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag,
 		     pwrite_all(fd, image + hi, size - hi, hi) != 0 ? -1 : 0;
 	else
 		rc = write_all(fd, image, size);
-	if (rc != 0) {
-		usdt_errf(err, "write to memfd: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (usdt_memfd_seal(fd) != 0) {
-		usdt_errf(err, "sealing the memfd: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (rc != 0)
+		return usdt_errf(err, "write to memfd: %s", strerror(errno));
+	if (usdt_memfd_seal(fd) != 0)
+		return usdt_errf(err, "sealing the memfd: %s", strerror(errno));
+	return 0;
 }
 
 static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
@@ -930,23 +936,28 @@ static int lists(const char *list, const char *what)
 	return 0;
 }
 
-void usdt_loader_reserve(size_t bound, struct usdt_reservation *r)
+void usdt_loader_reserve(size_t bound, const char *tag, struct usdt_reservation *r)
 {
 	r->addr = NULL;
 	r->len = 0;
 	r->base = 0;
+	r->fd = -1;
+	r->rx_mapped = 0;
 	if (bound == 0 || !lists(strategy_list(), "map"))
 		return;
-	usdt_loader_map_reserve(bound, r);
+	usdt_loader_map_reserve(bound, tag, r);
 }
 
 void usdt_loader_release(struct usdt_reservation *r)
 {
 	if (r->addr != NULL)
 		munmap(r->addr, r->len);
+	if (r->fd >= 0)
+		close(r->fd);
 	r->addr = NULL;
 	r->len = 0;
 	r->base = 0;
+	r->fd = -1;
 }
 
 static int load_listed(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,

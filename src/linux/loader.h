@@ -56,9 +56,10 @@ struct usdt_loaded {
 /*
  * Address space set aside before an image is written, so that the map
  * strategy maps the object at the address it was linked for
- * (elf_image.c, "Link address"): usdt_loader_reserve() takes a PROT_NONE
- * range able to hold an image of at most `bound` bytes when the strategy
- * list names "map", and says at which address to link the image
+ * (elf_image.c, "Link address"): usdt_loader_reserve() takes a range able
+ * to hold an image of at most `bound` bytes when the strategy list names
+ * "map" (the object's memfd, still empty, mapped R+X over all of it, or
+ * PROT_NONE memory: loader_map.c), and says at which address to link the image
  * (r->base, aligned to USDT_ARCH_PAGE_SIZE); r->base is 0 when there is
  * nothing reserved (other strategies, or no address space), and the image
  * is then linked at 0. usdt_load() always consumes the reservation: the
@@ -67,11 +68,15 @@ struct usdt_loaded {
  * usdt_load() is not reached.
  */
 struct usdt_reservation {
-	void *addr;              /* the PROT_NONE range, or NULL */
+	void *addr;              /* the reserved range, or NULL */
 	size_t len;
 	uintptr_t base;          /* link address of the image, or 0 */
+	int fd;                  /* the object's memfd (`tag` names it), empty
+	                            until usdt_load() fills it, or -1 */
+	int rx_mapped;           /* addr..len is that memfd mapped R+X at offset
+	                            0 (base == addr), not PROT_NONE memory */
 };
-void usdt_loader_reserve(size_t bound, struct usdt_reservation *r);
+void usdt_loader_reserve(size_t bound, const char *tag, struct usdt_reservation *r);
 void usdt_loader_release(struct usdt_reservation *r);
 
 /* Load `image`; `tag` names the memfd/file (the provider name). Tries the

@@ -16,6 +16,11 @@ struct usdt_reservation;
 /* A sealed memfd holding `image`, named "libusdt:<tag>"; the descriptor,
  * or -1 with a message in err. */
 int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err);
+/* The same in two steps: an empty memfd named as above (-1, errno set),
+ * then `image` written into it and the seals added (0, or -1 with a
+ * message; the caller closes it). */
+int usdt_loader_memfd(const char *tag);
+int usdt_loader_fill_memfd(int fd, const uint8_t *image, size_t size, char *err);
 
 /* Remember what out->fd refers to (st_dev, st_ino): 0, or -1 with a
  * message. */
@@ -37,6 +42,6 @@ void usdt_loader_map_hide(struct usdt_loaded *obj);
 int usdt_loader_map_unload(struct usdt_loaded *obj, char *err);
 /* usdt_loader_reserve()'s work (loader_map.c): the range the map
  * strategy will map the object into. */
-void usdt_loader_map_reserve(size_t bound, struct usdt_reservation *r);
+void usdt_loader_map_reserve(size_t bound, const char *tag, struct usdt_reservation *r);
 
 #endif

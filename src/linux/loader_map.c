@@ -69,21 +69,37 @@ static void *map_segment(void *addr, size_t len, int prot, int flags, int fd, of
 #define map_segment mmap
 #endif
 
-/* The range an object of at most `bound` bytes is mapped into, aligned
- * to USDT_ARCH_PAGE_SIZE (the PT_LOADs' alignment: on aarch64 64 KiB,
- * above the kernel's page, so a little more is taken and the image is
- * linked at the first aligned address in it). */
-void usdt_loader_map_reserve(size_t bound, struct usdt_reservation *r)
+/*
+ * The range an object of at most `bound` bytes is mapped into, at an
+ * address aligned to USDT_ARCH_PAGE_SIZE (the PT_LOADs' alignment). Where
+ * that is the kernel's page (x86_64, i386), the range is the object's own
+ * memfd, still empty, mapped R+X over all of it: the R+X PT_LOAD is then
+ * in place already (a private mapping sees what is written into the file
+ * later), and the reservation costs no system call of its own. Above the
+ * kernel's page (aarch64: 64 KiB on a 4 KiB kernel) an address the kernel
+ * picks may not be aligned: a little more PROT_NONE memory is taken, the
+ * image is linked at the first aligned address in it, and map_segments()
+ * maps both PT_LOADs over it.
+ */
+void usdt_loader_map_reserve(size_t bound, const char *tag, struct usdt_reservation *r)
 {
 	size_t page = (size_t)getpagesize();
 	size_t align = USDT_ARCH_PAGE_SIZE > page ? USDT_ARCH_PAGE_SIZE : page;
 	size_t len = ((bound + page - 1) & ~(page - 1)) + (align - page);
-	void *m = map_segment(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
+	int fd = usdt_loader_memfd(tag);
+	if (fd < 0)
 		return;          /* r->base stays 0: the map strategy says why */
+	void *m = align == page ? map_segment(NULL, len, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0)
+	                        : map_segment(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	r->fd = fd;
 	r->addr = m;
 	r->len = len;
 	r->base = ((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1);
+	r->rx_mapped = align == page;
 }
 
 /*
@@ -130,6 +146,10 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_r
 		           ((ph[i].p_flags & PF_X) ? PROT_EXEC : 0);
 		uintptr_t start = (uintptr_t)ph[i].p_vaddr & ~(page - 1);
 		uintptr_t stop = ((uintptr_t)(ph[i].p_vaddr + ph[i].p_memsz) + page - 1) & ~(page - 1);
+		if (i == 0 && r->rx_mapped && ph[i].p_flags == (PF_R | PF_X)) {
+			mapped_end = stop;       /* the reservation is this mapping */
+			continue;
+		}
 		if (map_segment((void *)start, stop - start, prot, MAP_PRIVATE | MAP_FIXED, fd,
 		                (off_t)(start - base)) == MAP_FAILED) {
 			usdt_errf(err, "mmap of the object's segment %zu: %s", i, strerror(errno));
@@ -156,11 +176,13 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_r
 int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
                   struct usdt_loaded *out, char *err)
 {
-	if (r->addr == NULL || r->base == 0)
+	(void)tag;                       /* the reservation's memfd has the name */
+	if (r->addr == NULL || r->base == 0 || r->fd < 0)
 		return usdt_errf(err, "no address space could be reserved for the object");
-	int fd = usdt_loader_sealed_memfd(image, size, tag, err);
-	if (fd < 0)
-		return -1;
+	if (usdt_loader_fill_memfd(r->fd, image, size, err) != 0)
+		return -1;                       /* usdt_load() releases the reservation */
+	int fd = r->fd;
+	r->fd = -1;                              /* ours now */
 	usdt_loader_count_lost(fd, out);
 	out->fd = fd;
 	out->file[0] = '\0';

@@ -66,7 +66,7 @@ static uint8_t *image_for(const char *provider, int nprobes, size_t *size, struc
 		printf("# usdt_elf_build: %s\n", err);
 		return NULL;
 	}
-	usdt_loader_reserve(layout.size, r);
+	usdt_loader_reserve(layout.size, provider, r);
 	if (r->base != 0) {
 		free(image);
 		desc.base = r->base;
