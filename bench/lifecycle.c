@@ -236,6 +236,57 @@ static int grab_image(struct image *im)
 	return loads == 2 ? 0 : -1;
 }
 
+/* Size of the object of our enabled provider `name` (its memfd, found
+ * among our descriptors), or 0. */
+static size_t object_size(const char *name)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t size = 0;
+	char want[64];
+	snprintf(want, sizeof want, "memfd:libusdt:%s ", name);
+	if (d == NULL)
+		return 0;
+	while (size == 0 && (e = readdir(d)) != NULL) {
+		char link[sizeof "/proc/self/fd/" + sizeof e->d_name], target[512];
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof target - 2);
+		struct stat st;
+		if (n <= 0)
+			continue;
+		target[n] = ' ';             /* "/memfd:NAME (deleted)": match NAME whole */
+		target[n + 1] = '\0';
+		if (strstr(target, want) != NULL && fstat(atoi(e->d_name), &st) == 0 && st.st_size > 0)
+			size = (size_t)st.st_size;
+	}
+	closedir(d);
+	return size;
+}
+
+/* The kernel's part of the linear target: a fresh memfd filled with
+ * `size` bytes (one write), then closed, as an enable and a disable do
+ * with the object; median ns per run over `runs` runs. */
+static double floor_memfd_write(size_t size, int runs)
+{
+	uint8_t *buf = malloc(size);
+	double t[BENCH_MAX_RUNS];
+	if (buf == NULL)
+		return 0;
+	memset(buf, 0x5a, size);
+	for (int r = 0; r < runs; r++) {
+		double t0 = bench_now_ns();
+		int fd = memfd_create("lcmemfd", MFD_CLOEXEC);
+		if (fd < 0 || write(fd, buf, size) != (ssize_t)size) {
+			free(buf);
+			return 0;
+		}
+		close(fd);
+		t[r] = bench_now_ns() - t0;
+	}
+	free(buf);
+	return bench_median(t, runs);
+}
+
 /* The image of a one-probe provider FLOOR_PROVIDER, into *im. 0 or -1. */
 static int floor_image(struct image *im)
 {
@@ -500,6 +551,7 @@ int main(int argc, char **argv)
 	usdt_provider_free(w);
 
 	double per_probe_1000 = 0;
+	size_t objsize[6] = { 0 };       /* the object's size, per size */
 	for (size_t s = 0; s < nsizes; s++) {
 		size_t n = sizes[s];
 		double en[BENCH_MAX_RUNS], dis[BENCH_MAX_RUNS], fr[BENCH_MAX_RUNS];
@@ -526,6 +578,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			double t1 = bench_now_ns();
+			if (r == 0)
+				objsize[s] = object_size("lcsize");
 			rss[r] = (double)(statm_resident_pages() - rss0) * (double)sysconf(_SC_PAGESIZE);
 			maps[r] = (double)(maps_lines() - maps0);
 			double t2 = bench_now_ns();
@@ -567,6 +621,14 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof name, "enable per probe at %s / at 1 000", np);
 			bench_row("lifecycle", name, men / (double)n * 1e3, "ns", lin, "per probe at 1 000", "linear",
 			          bench_status(1, lin <= 1.5));
+			/* the kernel's share: the same bytes into a fresh memfd */
+			size_t o1 = objsize[3], on = objsize[s];
+			double f1 = o1 ? floor_memfd_write(o1, nruns) : 0, fn = on ? floor_memfd_write(on, nruns) : 0;
+			if (f1 > 0 && fn > 0) {
+				snprintf(name, sizeof name, "floor: memfd write of the object, per probe, %s / 1 000", np);
+				bench_row("lifecycle", name, fn / (double)n, "ns", (fn / (double)n) / (f1 / 1000.0),
+				          "the same at 1 000", "", "");
+			}
 		}
 		snprintf(name, sizeof name, "resident memory of the enable, %s probes", np);
 		bench_row("lifecycle", name, mrss / 1024, "KiB", -1, "", "", "");
