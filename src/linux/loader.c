@@ -1063,7 +1063,8 @@ int usdt_unload(struct usdt_loaded *obj, char *err)
  * /proc/<child>/fd/N: the inherited name designated the parent's
  * descriptor, which the parent may close and reuse for another object.
  * (For the map strategy the name is only what libusdt reports: GDB reads
- * the child's own copy of the object through the JIT interface.)
+ * the object from the child's memory, where fork() left it mapped at the
+ * same address, through the JIT interface.)
  * Runs with the groups lock held (the list is stable); async-signal-safe:
  * it only rewrites the buffers l_name points at (an object whose
  * descriptor the program closed or replaced gets the name "", like a

@@ -2,6 +2,8 @@
 # Loading strategies and locked-down systems.
 #  - default: a sealed memfd, no file anywhere; W^X (no mapping is writable
 #    and executable); bpftrace reads the probe.
+#  - LIBUSDT_LOADER=memfd,map: an object linked for the map loader, loaded
+#    by dlopen elsewhere (a load bias): bpftrace and gdb still read it.
 #  - vm.memfd_noexec=1 and =2 (set in a child pid namespace, where the
 #    sysctl is per namespace): still loads from a memfd, bpftrace reads it.
 #  - memfd_create refused by seccomp: falls back to a file in /dev/shm,
@@ -28,6 +30,26 @@ grep -q '/memfd:libusdt:ld (deleted)' /proc/$TPID/maps || fail "default strategy
 awk '$2 ~ /w/ && $2 ~ /x/ {print; bad=1} END {exit bad}' /proc/$TPID/maps || fail "a mapping is writable and executable"
 got=$(read_p "$TPID"); [ "$got" = "GOT -2147483648 " ] || fail "bpftrace read [$got]"
 ok "default: memfd, no file, W^X holds, bpftrace reads the probe"
+stop_target
+
+# An object linked for the map loader, then loaded by dlopen: the image is
+# linked where the map strategy would map it (elf_image.c, "Link address")
+# before the strategy is chosen, so when map is listed after a dlopen
+# strategy (or fails late) ld.so loads a based object elsewhere, with a
+# load bias, as it would a prelinked library. Tracers must still agree.
+LIBUSDT_LOADER=memfd,map start_target -i 20 "$SPEC"
+fd=$(ls -l /proc/$TPID/fd | awk '/memfd:libusdt:ld/ {print $9}' | head -n 1)
+[ -n "$fd" ] || fail "memfd,map: no memfd for provider ld"
+link=$(readelf -lW /proc/$TPID/fd/$fd | awk '$1=="LOAD" {print $3; exit}')
+[ -n "$link" ] && [ $((link)) -ne 0 ] || fail "memfd,map: the object is not linked at an address (first LOAD at [$link])"
+start=$(awk '/memfd:libusdt:ld/ {split($1, a, "-"); print "0x" a[1]; exit}' /proc/$TPID/maps)
+[ $((start)) -ne $((link)) ] || fail "memfd,map: dlopen mapped the object at its link address $link: no load bias to test"
+got=$(read_p "$TPID"); [ "$got" = "GOT -2147483648 " ] || fail "memfd,map: bpftrace read [$got]"
+timeout 60 gdb -p "$TPID" -batch -ex 'info probes stap' 2>/dev/null | grep -qE "^stap +ld +p " ||
+  fail "memfd,map: gdb does not list the probe of the based object"
+timeout 60 gdb -p "$TPID" -batch -ex 'break -probe-stap ld:p' -ex continue -ex 'printf "ARG %d\n", $_probe_arg0' \
+  2>/dev/null | grep -q '^ARG -2147483648' || fail "memfd,map: gdb did not stop at the probe with its argument"
+ok "memfd,map: an object linked at $link, dlopen()ed at $start: bpftrace reads the probe, gdb lists it and stops at it"
 stop_target
 
 # vm.memfd_noexec = 1, 2
