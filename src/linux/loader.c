@@ -70,9 +70,14 @@
  * The memfd is created with MFD_NOEXEC_SEAL where the kernel knows it
  * (6.3+): with vm.memfd_noexec=2 MFD_EXEC is refused, but mapping with
  * PROT_EXEC is not an execve and still works. It is sealed (no write, grow
- * or shrink, no further seals) before it is mapped executable, so nobody
- * can change the code after the fact. dlopen maps it MAP_PRIVATE; the
- * kernel's uprobe and reference-counter writes go to private copies.
+ * or shrink, no further seals) before any code in it can run, so nobody
+ * can change the code after the fact. The dlopen strategies map it only
+ * once it is sealed; the map strategy maps the still-empty memfd first
+ * (that is how it learns the address to link the image at, loader_map.c),
+ * but publishes no probe site before the seal, and a private mapping
+ * whose pages were never written shows the file's pages as they are when
+ * touched: sealed ones. Both map it MAP_PRIVATE; the kernel's uprobe and
+ * reference-counter writes go to private copies.
  *
  * LIBUSDT_LOADER (read with secure_getenv) is a comma-separated list of
  * strategies to try in order: "map", "memfd", "file". Default
