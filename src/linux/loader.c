@@ -948,6 +948,8 @@ void usdt_loader_reserve(size_t bound, const char *tag, struct usdt_reservation 
 	r->base = 0;
 	r->fd = -1;
 	r->rx_mapped = 0;
+	r->failed = NULL;
+	r->failed_errno = 0;
 	if (bound == 0 || !lists(strategy_list(), "map"))
 		return;
 	usdt_loader_map_reserve(bound, tag, r);

@@ -75,6 +75,10 @@ struct usdt_reservation {
 	                            until usdt_load() fills it, or -1 */
 	int rx_mapped;           /* addr..len is that memfd mapped R+X at offset
 	                            0 (base == addr), not PROT_NONE memory */
+	const char *failed;      /* with base 0 after the map strategy asked:
+	                            the call that failed ("memfd_create",
+	                            "mmap"), and its errno */
+	int failed_errno;
 };
 void usdt_loader_reserve(size_t bound, const char *tag, struct usdt_reservation *r);
 void usdt_loader_release(struct usdt_reservation *r);

@@ -87,11 +87,16 @@ void usdt_loader_map_reserve(size_t bound, const char *tag, struct usdt_reservat
 	size_t align = USDT_ARCH_PAGE_SIZE > page ? USDT_ARCH_PAGE_SIZE : page;
 	size_t len = ((bound + page - 1) & ~(page - 1)) + (align - page);
 	int fd = usdt_loader_memfd(tag);
-	if (fd < 0)
-		return;          /* r->base stays 0: the map strategy says why */
+	if (fd < 0) {            /* r->base stays 0: the map strategy says why */
+		r->failed = "memfd_create";
+		r->failed_errno = errno;
+		return;
+	}
 	void *m = align == page ? map_segment(NULL, len, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0)
 	                        : map_segment(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED) {
+		r->failed = "mmap";
+		r->failed_errno = errno;
 		close(fd);
 		return;
 	}
@@ -117,7 +122,7 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_r
 	size_t nload = 0;
 	uintptr_t base = r->base;
 	if (r->addr == NULL || base == 0)
-		return usdt_errf(err, "no address space could be reserved for the object");
+		return usdt_errf(err, "no address space was reserved for the object");
 	if (size < sizeof eh)
 		return usdt_errf(err, "the image is too small");
 	memcpy(&eh, image, sizeof eh);
@@ -177,8 +182,10 @@ int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usd
                   struct usdt_loaded *out, char *err)
 {
 	(void)tag;                       /* the reservation's memfd has the name */
+	if (r->failed != NULL)
+		return usdt_errf(err, "%s: %s", r->failed, strerror(r->failed_errno));
 	if (r->addr == NULL || r->base == 0 || r->fd < 0)
-		return usdt_errf(err, "no address space could be reserved for the object");
+		return usdt_errf(err, "no address space was reserved for the object");
 	if (usdt_loader_fill_memfd(r->fd, image, size, err) != 0)
 		return -1;                       /* usdt_load() releases the reservation */
 	int fd = r->fd;

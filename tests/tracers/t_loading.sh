@@ -89,6 +89,7 @@ mount -t tmpfs -o noexec,size=1m tmpfs "$mnt" || fail "cannot mount a noexec tmp
 LIBUSDT_DIR=$mnt "$NOMEMFD" "$TARGET" -t 1 "$SPEC" > "$TMP/err.out" 2>&1 && { umount "$mnt"; fail "enable succeeded without an executable place"; }
 msg=$(grep enable "$TMP/err.out")
 left=$(ls "$mnt" | wc -l); umount "$mnt"
+echo "$msg" | grep -q 'map: memfd_create: Operation not permitted' || fail "error does not name the map strategy's memfd failure: $msg"
 echo "$msg" | grep -q 'memfd: memfd_create: Operation not permitted' || fail "error does not name the memfd failure: $msg"
 echo "$msg" | grep -q 'file: dlopen(.*failed to map segment' || fail "error does not name the noexec failure: $msg"
 [ "$left" = 0 ] || fail "files left in the noexec directory"
