@@ -28,11 +28,24 @@ before=$(grep -c '^STATE counts:a2 1' "$TOUT")
 # SIGINT stops trace-bpfcc cleanly (it resets the semaphores it wrote
 # through /proc/PID/mem; SIGKILL would leave them set). A shell started in
 # the background passes SIGINT on ignored, and Python then never installs
-# its handler: restore the default before exec. SIGKILL 30 s later if it
-# still runs (unbuffered output, so what it printed is kept). bcc compiles
-# C first: slow on a loaded machine.
+# its handler: restore the default before exec. One SIGINT is not always
+# enough: when it lands while trace-bpfcc runs its Python print callback,
+# called from C through ctypes, the KeyboardInterrupt is reported as
+# "Exception ignored" and swallowed (a CI run had it killed 30 s later
+# with the semaphore still set). So SIGINT every 2 s until it is gone,
+# SIGKILL after 30 s (unbuffered output, so what it printed is kept). bcc
+# compiles C first: slow on a loaded machine.
 SIGINT_DFL='import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])'
-PYTHONUNBUFFERED=1 timeout -k 30 -s INT 15 python3 -c "$SIGINT_DFL" trace-bpfcc -p "$TPID" 'u::counts:a2 "A2 %d [%s]", arg1, arg2' > "$TMP/trace" 2>&1
+PYTHONUNBUFFERED=1 python3 -c "$SIGINT_DFL" trace-bpfcc -p "$TPID" 'u::counts:a2 "A2 %d [%s]", arg1, arg2' > "$TMP/trace" 2>&1 &
+tb=$!
+sleep 15
+for _ in $(seq 15); do
+  kill -INT "$tb" 2>/dev/null || break
+  sleep 2
+  kill -0 "$tb" 2>/dev/null || break
+done
+kill -KILL "$tb" 2>/dev/null && echo "# trace-bpfcc still ran 30 s after the first SIGINT: killed"
+wait "$tb" 2>/dev/null
 grep -q 'A2 -2147483648 \[\]' "$TMP/trace" || { cat "$TMP/trace"; fail "trace-bpfcc did not print counts:a2's arguments"; }
 ok "trace-bpfcc printed: $(grep -m1 'A2 ' "$TMP/trace" | awk '{$1=$1};1')"
 [ "$(grep -c '^STATE counts:a2 1' "$TOUT")" -gt "$before" ] || fail "is-enabled never became 1 under trace-bpfcc"
