@@ -109,7 +109,6 @@
 
 #include "arch/arch.h"
 #include "fork.h"
-#include "linux/elf_notes.h"
 #include "linux/loader.h"
 #include "linux/loader_internal.h"
 #include "usdt_internal.h"
@@ -384,12 +383,20 @@ void usdt_loader_proc_fd_name(char *buf, long pid, int fd)
 /* The NT_GNU_BUILD_ID descriptor among the notes in [p, p+len). */
 static const uint8_t *find_build_id_note(const uint8_t *p, size_t len, size_t *idlen)
 {
-	struct usdt_note n;
-	for (; usdt_note_at(p, len, &n); p += n.size, len -= n.size)
-		if (USDT_NOTE_IS(p, &n, "GNU", NT_GNU_BUILD_ID)) {
-			*idlen = n.h.n_descsz;
-			return p + n.desc_off;
+	while (len >= sizeof(USDT_ELF(Nhdr))) {
+		USDT_ELF(Nhdr) nh;
+		memcpy(&nh, p, sizeof nh);
+		size_t namesz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
+		size_t descsz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
+		if (namesz > len - sizeof nh || descsz > len - sizeof nh - namesz)
+			return NULL;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && memcmp(p + sizeof nh, "GNU", 4) == 0) {
+			*idlen = nh.n_descsz;
+			return p + sizeof nh + namesz;
 		}
+		p += sizeof nh + namesz + descsz;
+		len -= sizeof nh + namesz + descsz;
+	}
 	return NULL;
 }
 
@@ -692,7 +699,9 @@ int usdt_loader_memfd(const char *tag)
 	return usdt_memfd_create(name);
 }
 
-int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
+/* A sealed memfd holding `image`, named "libusdt:<tag>" (what
+ * /proc/PID/maps shows): the descriptor, or -1 with a message. */
+static int sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err)
 {
 	int fd = usdt_loader_memfd(tag);
 	if (fd < 0)
@@ -722,7 +731,7 @@ int usdt_loader_fill_memfd(int fd, const uint8_t *image, size_t size, char *err)
 
 static int load_memfd(const uint8_t *image, size_t size, const char *tag, struct usdt_loaded *out, char *err)
 {
-	int fd = usdt_loader_sealed_memfd(image, size, tag, err);
+	int fd = sealed_memfd(image, size, tag, err);
 	if (fd < 0)
 		return -1;
 	out->fd = fd;
@@ -943,13 +952,7 @@ static int lists(const char *list, const char *what)
 
 void usdt_loader_reserve(size_t bound, const char *tag, struct usdt_reservation *r)
 {
-	r->addr = NULL;
-	r->len = 0;
-	r->base = 0;
-	r->fd = -1;
-	r->rx_mapped = 0;
-	r->failed = NULL;
-	r->failed_errno = 0;
+	*r = (struct usdt_reservation){ .fd = -1 };
 	if (bound == 0 || !lists(strategy_list(), "map"))
 		return;
 	usdt_loader_map_reserve(bound, tag, r);
@@ -961,10 +964,7 @@ void usdt_loader_release(struct usdt_reservation *r)
 		munmap(r->addr, r->len);
 	if (r->fd >= 0)
 		close(r->fd);
-	r->addr = NULL;
-	r->len = 0;
-	r->base = 0;
-	r->fd = -1;
+	*r = (struct usdt_reservation){ .fd = -1 };
 }
 
 static int load_listed(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
@@ -998,7 +998,7 @@ static int load_listed(const uint8_t *image, size_t size, const char *tag, struc
 	for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
 		int rc;
 		if (strcmp(s, "map") == 0) {
-			rc = usdt_load_map(image, size, tag, r, out, one);
+			rc = usdt_load_map(image, size, r, out, one);
 			out->strategy = USDT_LOAD_MAP;
 		} else if (strcmp(s, "memfd") == 0) {
 			rc = load_memfd(image, size, tag, out, one);

@@ -13,12 +13,9 @@
 struct usdt_loaded;
 struct usdt_reservation;
 
-/* A sealed memfd holding `image`, named "libusdt:<tag>"; the descriptor,
- * or -1 with a message in err. */
-int usdt_loader_sealed_memfd(const uint8_t *image, size_t size, const char *tag, char *err);
-/* The same in two steps: an empty memfd named as above (-1, errno set),
- * then `image` written into it and the seals added (0, or -1 with a
- * message; the caller closes it). */
+/* The object's memfd in two steps: an empty memfd named "libusdt:<tag>"
+ * (-1, errno set), then `image` written into it and the seals added (0,
+ * or -1 with a message; the caller closes it). */
 int usdt_loader_memfd(const char *tag);
 int usdt_loader_fill_memfd(int fd, const uint8_t *image, size_t size, char *err);
 
@@ -33,11 +30,12 @@ void usdt_loader_count_lost(int fd, const struct usdt_loaded *out);
 /* "/proc/<pid>/fd/<fd>" into buf (USDT_LOAD_PATH_MAX). Async-signal-safe. */
 void usdt_loader_proc_fd_name(char *buf, long pid, int fd);
 
-/* loader_map.c: load `image` with the map strategy (0, or -1 with a
- * message); take obj off GDB's list (hide); and unload it (GDB's entry,
- * then the mapping: 0, or -1 with a message in err when err is not NULL). */
-int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
-                  struct usdt_loaded *out, char *err);
+/* loader_map.c: load `image` with the map strategy, into the memfd and
+ * the range of r (0, or -1 with a message); take obj off GDB's list
+ * (hide); and unload it (GDB's entry, then the mapping: 0, or -1 with a
+ * message in err when err is not NULL). */
+int usdt_load_map(const uint8_t *image, size_t size, struct usdt_reservation *r, struct usdt_loaded *out,
+                  char *err);
 void usdt_loader_map_hide(struct usdt_loaded *obj);
 int usdt_loader_map_unload(struct usdt_loaded *obj, char *err);
 /* usdt_loader_reserve()'s work (loader_map.c): the range the map

@@ -120,9 +120,7 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_r
 	USDT_ELF(Ehdr) eh;
 	USDT_ELF(Phdr) ph[MAP_SEGMENTS_MAX];
 	size_t nload = 0;
-	uintptr_t base = r->base;
-	if (r->addr == NULL || base == 0)
-		return usdt_errf(err, "no address space was reserved for the object");
+	uintptr_t base = r->base;        /* usdt_load_map checked the reservation */
 	if (size < sizeof eh)
 		return usdt_errf(err, "the image is too small");
 	memcpy(&eh, image, sizeof eh);
@@ -178,10 +176,9 @@ static int map_segments(int fd, const uint8_t *image, size_t size, struct usdt_r
 	return 0;
 }
 
-int usdt_load_map(const uint8_t *image, size_t size, const char *tag, struct usdt_reservation *r,
-                  struct usdt_loaded *out, char *err)
+int usdt_load_map(const uint8_t *image, size_t size, struct usdt_reservation *r, struct usdt_loaded *out,
+                  char *err)
 {
-	(void)tag;                       /* the reservation's memfd has the name */
 	if (r->failed != NULL)
 		return usdt_errf(err, "%s: %s", r->failed, strerror(r->failed_errno));
 	if (r->addr == NULL || r->base == 0 || r->fd < 0)
