@@ -882,7 +882,6 @@ int usdt_provider_disable(usdt_provider_t *provider)
 	return rc;
 }
 
-/* The probe list of an enabled provider changed: rebuild its group. */
 /* Rebuild an enabled provider's group after a change to its probe list.
  * Called with the groups lock held: the list and count it changed are
  * read by any twin's rebuild (regroup walks every member's list), which
