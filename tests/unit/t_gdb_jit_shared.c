@@ -17,17 +17,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "gdb_jit_view.h"
 #include "usdt.h"
-
-struct jit_code_entry {
-	struct jit_code_entry *next_entry, *prev_entry;
-	const char *symfile_addr;
-	uint64_t symfile_size;
-};
-struct jit_descriptor {
-	uint32_t version, action_flag;
-	struct jit_code_entry *relevant_entry, *first_entry;
-};
 
 /* The program's own (strong) definitions. */
 struct jit_descriptor __jit_debug_descriptor = { 1, 0, NULL, NULL };

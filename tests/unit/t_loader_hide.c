@@ -35,6 +35,7 @@
 
 #include "arch/arch.h"
 #include "check.h"
+#include "gdb_jit_view.h"
 #include "proc_count.h"
 #include "linux/elf_image.h"
 #include "linux/gdb_jit.h"
@@ -129,25 +130,15 @@ static int fd_links(int fd, const char *needle)
 	return strstr(target, needle) != NULL;
 }
 
-/* GDB's view (gdb/jit.h): the list the map strategy writes. */
-struct jit_entry {
-	struct jit_entry *next, *prev;
-	const char *symfile_addr;
-	uint64_t symfile_size;
-};
-extern struct {
-	uint32_t version, action_flag;
-	struct jit_entry *relevant_entry, *first_entry;
-} __jit_debug_descriptor;
 
 /* The entry on GDB's list whose stapsdt probe lies in the object mapped
  * at base, or NULL; *site gets the probe's address as GDB computes it:
  * the note's pc moved by sh_addr(.stapsdt.base) - the note's base field.
  * The entry is the mapped object itself (symfile_addr == base), linked
  * at that address: its first PT_LOAD's p_vaddr is base. */
-static const struct jit_entry *gdb_entry(uintptr_t base, uintptr_t *site)
+static const struct jit_code_entry *gdb_entry(uintptr_t base, uintptr_t *site)
 {
-	for (const struct jit_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next) {
+	for (const struct jit_code_entry *e = __jit_debug_descriptor.first_entry; e != NULL; e = e->next_entry) {
 		const ElfW(Ehdr) *eh = (const void *)e->symfile_addr;
 		if ((uintptr_t)e->symfile_addr != base || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phnum == 0)
 			continue;
