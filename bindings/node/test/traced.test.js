@@ -17,6 +17,16 @@ const skip = !haveTracer && !required && 'needs root and bpftrace';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// bpftrace attached to this process, running `program`: its child process,
+// what it has printed so far (t.out, t.err) and a promise of its exit code.
+function attachBpftrace(program) {
+  const bt = spawn(bpftrace, ['-p', String(process.pid), '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const t = { bt, out: '', err: '', exited: new Promise((r) => bt.on('exit', r)) };
+  bt.stdout.on('data', (b) => { t.out += b; });
+  bt.stderr.on('data', (b) => { t.err += b; });
+  return t;
+}
+
 // name -> { types, values (what the callback returns), want (what bpftrace must print) }
 const PROBES = {
   ints: {
@@ -107,18 +117,13 @@ test('bpftrace reads what Node fires', { skip, timeout: 120000 }, async () => {
   assert.strictEqual(total(), 0, 'a callback ran while no tracer was attached');
   assert.strictEqual(probes.ints.enabled, false);
 
-  const bt = spawn(bpftrace, ['-p', String(process.pid), '-e', bpftraceProgram()],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  bt.stdout.on('data', (b) => { out += b; });
-  bt.stderr.on('data', (b) => { err += b; });
-  const exited = new Promise((r) => bt.on('exit', r));
+  const t = attachBpftrace(bpftraceProgram());
+  const { bt, exited } = t;
 
   const names = Object.keys(PROBES).map((k) => k.replace(/-/g, '__')).concat(['after']);
   const deadline = Date.now() + 60000;
   let sawEnabled = false;
-  while (Date.now() < deadline && !names.every((k) => out.includes(`GOT ${k}|`))) {
+  while (Date.now() < deadline && !names.every((k) => t.out.includes(`GOT ${k}|`))) {
     if (bt.exitCode !== null) break;
     sawEnabled = sawEnabled || probes.ints.enabled;
     fireAll();
@@ -127,19 +132,19 @@ test('bpftrace reads what Node fires', { skip, timeout: 120000 }, async () => {
   fireAll();
   bt.kill('SIGINT');
   const code = await exited;
-  assert.ok(names.every((k) => out.includes(`GOT ${k}|`)),
-    `bpftrace did not see every probe (exit ${code}):\n${out}\n${err}`);
+  assert.ok(names.every((k) => t.out.includes(`GOT ${k}|`)),
+    `bpftrace did not see every probe (exit ${code}):\n${t.out}\n${t.err}`);
   assert.ok(sawEnabled, 'probe.enabled never became true while bpftrace was attached');
 
   for (const [name, spec] of Object.entries(PROBES)) {
     const uname = name.replace(/-/g, '__');
-    const line = out.split('\n').find((l) => l.startsWith(`GOT ${uname}|`));
+    const line = t.out.split('\n').find((l) => l.startsWith(`GOT ${uname}|`));
     const got = line.slice(`GOT ${uname}|`.length).split('|').slice(0, -1);
     assert.deepStrictEqual(got, spec.want, `values of ${name}`);
     assert.ok(calls[name] > 0, `callback of ${name} ran while traced`);
   }
   assert.deepStrictEqual(afterArgs, [42, 'forty-two', 10]);
-  assert.ok(out.includes('GOT after|42|forty-two|15|'), out);
+  assert.ok(t.out.includes('GOT after|42|forty-two|15|'), t.out);
 
   // Detached: enabled goes back to false and callbacks stop.
   for (let i = 0; i < 200 && probes.ints.enabled; i++) await sleep(25);
@@ -148,7 +153,7 @@ test('bpftrace reads what Node fires', { skip, timeout: 120000 }, async () => {
   for (let i = 0; i < 20; i++) { fireAll(); await sleep(5); }
   assert.strictEqual(total(), before, 'a callback ran after the tracer detached');
   dtp.destroy();
-  console.log(out.trim());
+  console.log(t.out.trim());
 });
 
 // The fast path's views follow libusdt's objects: after a rebuild (a probe
@@ -175,14 +180,9 @@ test('bpftrace sees a probe after its object changed, from inside a running loop
   for (let i = 0; i < 100; i++) { p.fire(cb); tp.fire(cb); }
   assert.strictEqual(calls, 0);
 
-  const bt = spawn(bpftrace, ['-p', String(process.pid), '-e',
-    'usdt:*:nodemove:p /@n == 0/ { @n = 1; printf("GOT %ld %s\\n", arg0, str(arg1)); } END { clear(@n); }'],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  bt.stdout.on('data', (b) => { out += b; });
-  bt.stderr.on('data', (b) => { err += b; });
-  const exited = new Promise((r) => bt.on('exit', r));
+  const t = attachBpftrace(
+    'usdt:*:nodemove:p /@n == 0/ { @n = 1; printf("GOT %ld %s\\n", arg0, str(arg1)); } END { clear(@n); }');
+  const { bt, exited } = t;
   await sleep(0);
   // one synchronous loop: no event-loop turn until the callback runs
   const loopStart = Date.now();
@@ -194,9 +194,9 @@ test('bpftrace sees a probe after its object changed, from inside a running loop
   }
   if (calls === 0) bt.kill('SIGKILL');
   assert.ok(calls > 0, `the callback never ran in a loop of ${n * 100000} fires (${Date.now() - loopStart} ms) ` +
-    `while bpftrace attached: ${err}`);
+    `while bpftrace attached: ${t.err}`);
   const t0 = Date.now();
-  while (!out.includes('GOT ') && Date.now() - t0 < 30000) {
+  while (!t.out.includes('GOT ') && Date.now() - t0 < 30000) {
     p.fire(cb);
     await sleep(20);
   }
@@ -204,7 +204,7 @@ test('bpftrace sees a probe after its object changed, from inside a running loop
   const killer = setTimeout(() => bt.kill('SIGKILL'), 15000);
   await exited;
   clearTimeout(killer);
-  assert.ok(out.includes('GOT 7 moved'), `bpftrace output: ${out}\n${err}`);
+  assert.ok(t.out.includes('GOT 7 moved'), `bpftrace output: ${t.out}\n${t.err}`);
   twin.destroy();
   dtp.destroy();
 });
